@@ -1,0 +1,771 @@
+"""Nearest-neighbour search over encodings, backed by FAISS.
+
+:class:`VectorIndex` maps string keys to vectors and answers "which keys are closest to
+this vector / this key / these keys". It wraps three FAISS index families:
+
+``"flat"``
+    Exact brute-force search. The right choice up to a few hundred thousand vectors.
+``"hnsw"``
+    Graph-based approximate search (``IndexHNSWFlat``); fast queries, no training, more
+    memory. Tuned with ``hnsw_m``, ``ef_construction`` and ``ef_search``.
+``"ivf"``
+    Inverted lists over k-means cells (``IndexIVFFlat``); trained on the vectors. Tuned with
+    ``n_lists`` and ``n_probe``; probing every list is exact.
+
+Scores are always "higher is more similar":
+
+* ``metric="cosine"``: the cosine similarity, in ``[-1, 1]``. Vectors and queries are
+  L2-normalised and searched with inner product.
+* ``metric="l2"``: the *negative squared* Euclidean distance, ``-||q - x||²`` (so ``0`` is an
+  exact match). Take ``sqrt(-score)`` for the distance.
+
+FAISS is the optional extra ``index`` (``pip install 'vecae[index]'``) and is imported only
+when an index is built or loaded.
+
+An index saved with :meth:`VectorIndex.save` is a directory holding ``index.faiss`` (written
+by FAISS), ``keys.json`` and ``config.json``. Nothing is ever unpickled on load, and the
+SHA-256 of the two data files is checked against ``config.json`` so that truncated or swapped
+files are reported rather than silently used.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from vecae._exceptions import DimensionMismatchError, InputError, ModelFileError, require
+
+__all__ = ["FORMAT_VERSION", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
+
+Metric = Literal["cosine", "l2"]
+Kind = Literal["flat", "hnsw", "ivf"]
+Combine = Literal["mean", "max"]
+Neighbour = tuple[str, float]
+"""One search result: ``(key, score)``; higher scores are more similar."""
+
+FORMAT_VERSION: Final = 1
+"""Version of the on-disk layout written by :meth:`VectorIndex.save`."""
+
+_INDEX_FILE: Final = "index.faiss"
+_KEYS_FILE: Final = "keys.json"
+_CONFIG_FILE: Final = "config.json"
+_METRICS: Final = ("cosine", "l2")
+_KINDS: Final = ("flat", "hnsw", "ivf")
+# Norms below this are treated as zero: a cosine against them is meaningless.
+_ZERO_NORM: Final = 1e-12
+
+
+def _vecae_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vecae")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def _faiss() -> Any:
+    return require("faiss", "index")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    # Write next to the target and rename, so a crash never leaves a half-written file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _as_matrix(values: npt.ArrayLike, *, source: str) -> npt.NDArray[np.float32]:
+    """Validate ``values`` as a finite 2-D float32 C-contiguous matrix."""
+    try:
+        arr = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{source}: cannot be read as a float array ({exc})") from exc
+    if arr.ndim != 2:
+        raise InputError(f"{source}: expected a 2-D array (rows x dim), got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise InputError(f"{source}: vectors have zero width")
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise InputError(f"{source}: row {row} contains NaN or infinity")
+    return np.ascontiguousarray(arr)
+
+
+def _normalise(
+    arr: npt.NDArray[np.float32], *, source: str, keys: Sequence[str] | None = None
+) -> npt.NDArray[np.float32]:
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    zero = norms[:, 0] < _ZERO_NORM
+    if zero.any():
+        row = int(np.flatnonzero(zero)[0])
+        name = f" (key {keys[row]!r})" if keys is not None else ""
+        raise InputError(
+            f"{source}: row {row}{name} is a zero vector, which has no cosine similarity"
+        )
+    return np.ascontiguousarray(arr / norms, dtype=np.float32)
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InputError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+class VectorIndex:
+    """A FAISS nearest-neighbour index over vectors identified by string keys.
+
+    Create one with :meth:`build` or :meth:`load`; the constructor is internal.
+
+    Examples
+    --------
+    >>> index = VectorIndex.build(vectors, words, metric="cosine", kind="hnsw")
+    >>> index.search_keys(["king"], k=3)            # doctest: +SKIP
+    [[('prince', 0.82), ('queen', 0.78), ('monarch', 0.77)]]
+    >>> index.save("glove-index")                   # doctest: +SKIP
+    >>> VectorIndex.load("glove-index").similar_to_items(["paris", "rome"], k=2)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        faiss_index: Any,
+        keys: Sequence[str],
+        *,
+        metric: Metric,
+        kind: Kind,
+        params: Mapping[str, int | None],
+        model_info: Mapping[str, Any] | None,
+    ) -> None:
+        self._index = faiss_index
+        self._keys: tuple[str, ...] = tuple(keys)
+        self._positions: dict[str, int] = {key: i for i, key in enumerate(self._keys)}
+        self._metric: Metric = metric
+        self._kind: Kind = kind
+        self._params: dict[str, int | None] = dict(params)
+        self._model_info: dict[str, Any] | None = (
+            None if model_info is None else json.loads(json.dumps(model_info))
+        )
+        self._apply_search_params()
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def build(
+        cls,
+        vectors: npt.ArrayLike,
+        keys: Sequence[str],
+        *,
+        metric: Metric = "cosine",
+        kind: Kind = "flat",
+        hnsw_m: int = 32,
+        ef_construction: int = 200,
+        ef_search: int = 128,
+        n_lists: int | None = None,
+        n_probe: int = 16,
+        model_info: Mapping[str, Any] | None = None,
+        random_state: int = 0,
+    ) -> VectorIndex:
+        """Build an index over ``vectors``.
+
+        Parameters
+        ----------
+        vectors : array_like of shape (n, dim)
+            The encodings to index; converted to contiguous float32. Must be finite, and for
+            ``metric="cosine"`` no row may be all zeros.
+        keys : sequence of str
+            One unique key per row of ``vectors``.
+        metric : {"cosine", "l2"}
+            Similarity used by every search. See the module docstring for the score scale.
+        kind : {"flat", "hnsw", "ivf"}
+            FAISS index family: exact, HNSW graph, or inverted lists.
+        hnsw_m : int
+            HNSW: neighbours per node (``M``). More is more accurate and uses more memory.
+        ef_construction : int
+            HNSW: candidate list size while building (``efConstruction``).
+        ef_search : int
+            HNSW: candidate list size while searching (``efSearch``); can be changed later
+            through :attr:`ef_search`.
+        n_lists : int, optional
+            IVF: number of k-means cells (``nlist``). Defaults to ``round(4 * sqrt(n))``,
+            capped at ``n``.
+        n_probe : int
+            IVF: cells visited per query (``nprobe``), capped at ``n_lists``; can be changed
+            later through :attr:`n_probe`. ``n_probe == n_lists`` is exact search.
+        model_info : mapping, optional
+            JSON-serialisable description of the model that produced the vectors (for example
+            its directory and a fingerprint). Stored with the index and returned by
+            :attr:`model_info`, so a loaded index remembers where its encodings came from.
+        random_state : int
+            Seed of the IVF k-means clustering.
+
+        Returns
+        -------
+        VectorIndex
+
+        Raises
+        ------
+        InputError
+            Malformed vectors or keys, duplicate keys, zero vectors under cosine, unknown
+            ``metric``/``kind``, non-positive knobs, or ``model_info`` that is not JSON.
+        MissingDependencyError
+            FAISS is not installed.
+        """
+        if metric not in _METRICS:
+            raise InputError(f"metric: expected one of {_METRICS}, got {metric!r}")
+        if kind not in _KINDS:
+            raise InputError(f"kind: expected one of {_KINDS}, got {kind!r}")
+        arr = _as_matrix(vectors, source="vectors")
+        key_list = cls._check_keys(keys, n_rows=arr.shape[0])
+        if arr.shape[0] == 0:
+            raise InputError("vectors: at least one vector is needed to build an index")
+        if model_info is not None:
+            try:
+                json.dumps(model_info)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"model_info: must be JSON-serialisable ({exc})") from exc
+        if metric == "cosine":
+            arr = _normalise(arr, source="vectors", keys=key_list)
+
+        n, dim = arr.shape
+        params: dict[str, int | None] = {"random_state": int(random_state)}
+        faiss = _faiss()
+        faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
+        if kind == "flat":
+            index = faiss.IndexFlatIP(dim) if metric == "cosine" else faiss.IndexFlatL2(dim)
+        elif kind == "hnsw":
+            params["hnsw_m"] = _check_positive_int(hnsw_m, "hnsw_m")
+            params["ef_construction"] = _check_positive_int(ef_construction, "ef_construction")
+            params["ef_search"] = _check_positive_int(ef_search, "ef_search")
+            index = faiss.IndexHNSWFlat(dim, params["hnsw_m"], faiss_metric)
+            index.hnsw.efConstruction = params["ef_construction"]
+        else:
+            if n_lists is None:
+                n_lists = max(1, round(4 * math.sqrt(n)))
+            lists = min(_check_positive_int(n_lists, "n_lists"), n)
+            params["n_lists"] = lists
+            params["n_probe"] = min(_check_positive_int(n_probe, "n_probe"), lists)
+            quantizer = faiss.IndexFlatIP(dim) if metric == "cosine" else faiss.IndexFlatL2(dim)
+            # FAISS's Python layer keeps ``quantizer`` alive as long as ``index`` is.
+            index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss_metric)
+            index.cp.seed = int(random_state)
+            index.train(arr)
+        index.add(arr)
+        if kind == "ivf":
+            # Lets search_keys() reconstruct stored vectors by id.
+            index.make_direct_map()
+        return cls(index, key_list, metric=metric, kind=kind, params=params, model_info=model_info)
+
+    @staticmethod
+    def _check_keys(keys: Sequence[str], *, n_rows: int) -> list[str]:
+        if isinstance(keys, str):
+            raise InputError("keys: expected a sequence of strings, got a single string")
+        key_list = list(keys)
+        if len(key_list) != n_rows:
+            raise InputError(
+                f"keys: {len(key_list)} keys given for {n_rows} vectors; need one key per row"
+            )
+        seen: dict[str, int] = {}
+        for row, key in enumerate(key_list):
+            if not isinstance(key, str):
+                raise InputError(f"keys: row {row} is {type(key).__name__}, expected str")
+            if key in seen:
+                raise InputError(f"keys: duplicate key {key!r} at rows {seen[key]} and {row}")
+            seen[key] = row
+        return key_list
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys, in row order (row ``i`` of the built vectors has key ``keys[i]``)."""
+        return self._keys
+
+    @property
+    def dim(self) -> int:
+        """Width of the indexed vectors."""
+        return int(self._index.d)
+
+    @property
+    def metric(self) -> Metric:
+        """``"cosine"`` or ``"l2"``."""
+        return self._metric
+
+    @property
+    def kind(self) -> Kind:
+        """``"flat"``, ``"hnsw"`` or ``"ivf"``."""
+        return self._kind
+
+    @property
+    def model_info(self) -> dict[str, Any] | None:
+        """A copy of the ``model_info`` given to :meth:`build` (``None`` if none was)."""
+        return None if self._model_info is None else json.loads(json.dumps(self._model_info))
+
+    @property
+    def params(self) -> dict[str, int | None]:
+        """The FAISS knobs in force (``hnsw_m``, ``ef_search``, ``n_lists``, ...)."""
+        return dict(self._params)
+
+    @property
+    def ef_search(self) -> int | None:
+        """HNSW ``efSearch``; ``None`` for other kinds. Settable to trade speed for recall."""
+        return self._params.get("ef_search")
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        if self._kind != "hnsw":
+            raise InputError(f"ef_search: only HNSW indexes have it, this one is {self._kind!r}")
+        self._params["ef_search"] = _check_positive_int(value, "ef_search")
+        self._apply_search_params()
+
+    @property
+    def n_probe(self) -> int | None:
+        """IVF ``nprobe``; ``None`` for other kinds. Settable; capped at ``n_lists``."""
+        return self._params.get("n_probe")
+
+    @n_probe.setter
+    def n_probe(self, value: int) -> None:
+        if self._kind != "ivf":
+            raise InputError(f"n_probe: only IVF indexes have it, this one is {self._kind!r}")
+        lists = cast(int, self._params["n_lists"])
+        self._params["n_probe"] = min(_check_positive_int(value, "n_probe"), lists)
+        self._apply_search_params()
+
+    def _apply_search_params(self) -> None:
+        if self._kind == "hnsw":
+            self._index.hnsw.efSearch = int(cast(int, self._params["ef_search"]))
+        elif self._kind == "ivf":
+            self._index.nprobe = int(cast(int, self._params["n_probe"]))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._positions
+
+    def __repr__(self) -> str:
+        return (
+            f"VectorIndex(n={len(self)}, dim={self.dim}, metric={self._metric!r}, "
+            f"kind={self._kind!r})"
+        )
+
+    # ------------------------------------------------------------------ search
+
+    def search(
+        self,
+        queries: npt.ArrayLike,
+        k: int = 10,
+        *,
+        exclude: Collection[str] | Sequence[Collection[str]] | None = None,
+    ) -> list[list[Neighbour]]:
+        """Find the ``k`` most similar indexed keys for each query vector.
+
+        Parameters
+        ----------
+        queries : array_like of shape (n_queries, dim) or (dim,)
+            Query vectors (a single vector is treated as one query).
+        k : int
+            Number of neighbours per query; capped at ``len(self)``.
+        exclude : collection of str, or sequence of collections of str, optional
+            Keys never to return. A flat collection of strings applies to every query; a
+            sequence with one collection per query applies to that query only. Unknown keys
+            in it are ignored.
+
+        Returns
+        -------
+        list of list of (str, float)
+            Per query, ``(key, score)`` pairs by decreasing score: cosine similarity for
+            ``metric="cosine"``, negative squared L2 distance for ``metric="l2"``. A list may
+            be shorter than ``k`` when exclusions or an approximate index leave fewer hits.
+
+        Raises
+        ------
+        InputError
+            Non-finite queries, a zero query under cosine, bad ``k`` or ``exclude``.
+        DimensionMismatchError
+            Queries whose width differs from :attr:`dim`.
+        """
+        try:
+            arr = np.asarray(queries, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"queries: cannot be read as a float array ({exc})") from exc
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        q = self._prepare_queries(arr, source="queries")
+        excluded = self._exclusion_ids(exclude, n_queries=q.shape[0])
+        return self._search_ids(q, _check_positive_int(k, "k"), excluded)
+
+    def search_keys(self, keys: Sequence[str], k: int = 10) -> list[list[Neighbour]]:
+        """Find the neighbours of items that are already in the index.
+
+        Parameters
+        ----------
+        keys : sequence of str
+            Keys of indexed items. Each item itself is left out of its own results (other
+            keys with an identical vector are kept).
+        k : int
+            Number of neighbours per key.
+
+        Returns
+        -------
+        list of list of (str, float)
+            One result list per key, as in :meth:`search`.
+
+        Raises
+        ------
+        InputError
+            A key that is not in the index; the message names it and suggests close matches.
+        """
+        if isinstance(keys, str):
+            keys = [keys]
+        ids = [self._position(key) for key in keys]
+        q = self._stored_vectors(ids)
+        return self._search_ids(q, _check_positive_int(k, "k"), [{i} for i in ids])
+
+    def similar_to_items(
+        self, keys: Sequence[str], k: int = 10, *, combine: Combine = "mean"
+    ) -> list[Neighbour]:
+        """Recommend keys similar to a group of items ("more like these").
+
+        Parameters
+        ----------
+        keys : sequence of str
+            Indexed items describing the taste; duplicates are ignored. They never appear in
+            the results.
+        k : int
+            Number of results.
+        combine : {"mean", "max"}
+            ``"mean"`` searches once with the centroid of the items (for cosine, the mean of
+            their unit vectors, re-normalised); ``"max"`` searches with every item and scores
+            a candidate by its best similarity to any of them, which keeps niche interests.
+
+        Returns
+        -------
+        list of (str, float)
+            Up to ``k`` ``(key, score)`` pairs by decreasing score.
+
+        Raises
+        ------
+        InputError
+            No keys, an unknown key, an unknown ``combine``, or (cosine, ``"mean"``) item
+            vectors that cancel out to zero.
+        """
+        if isinstance(keys, str):
+            keys = [keys]
+        if combine not in ("mean", "max"):
+            raise InputError(f"combine: expected 'mean' or 'max', got {combine!r}")
+        ids = list(dict.fromkeys(self._position(key) for key in keys))
+        if not ids:
+            raise InputError("keys: at least one item key is needed")
+        k = _check_positive_int(k, "k")
+        own = set(ids)
+        stored = self._stored_vectors(ids)
+        if combine == "mean":
+            centroid = stored.mean(axis=0, keepdims=True)
+            if self._metric == "cosine":
+                centroid = _normalise(centroid, source="keys (their mean vector)")
+            return self._search_ids(centroid, k, [own])[0]
+        # Per-item searches deep enough that excluding the query items still leaves k each;
+        # the best k by maximum score is then exact for an exact index.
+        per_item = self._search_ids(stored, k, [own] * len(ids))
+        best: dict[str, float] = {}
+        for results in per_item:
+            for key, score in results:
+                if score > best.get(key, -math.inf):
+                    best[key] = score
+        ranked = sorted(best.items(), key=lambda item: (-item[1], self._positions[item[0]]))
+        return ranked[:k]
+
+    # ------------------------------------------------------------------ search helpers
+
+    def _position(self, key: str) -> int:
+        try:
+            return self._positions[key]
+        except (KeyError, TypeError):
+            pass
+        hint = ""
+        if isinstance(key, str):
+            close = difflib.get_close_matches(key, self._keys, n=3, cutoff=0.75)
+            if close:
+                hint = "; did you mean " + ", ".join(repr(c) for c in close) + "?"
+        raise InputError(f"keys: {key!r} is not in the index{hint}")
+
+    def _stored_vectors(self, ids: Sequence[int]) -> npt.NDArray[np.float32]:
+        # Vectors come back as stored: already unit length for cosine.
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        for row, i in enumerate(ids):
+            out[row] = self._index.reconstruct(int(i))
+        return out
+
+    def _prepare_queries(self, arr: npt.ArrayLike, *, source: str) -> npt.NDArray[np.float32]:
+        q = _as_matrix(arr, source=source)
+        if q.shape[1] != self.dim:
+            raise DimensionMismatchError(
+                f"{source}: vectors have width {q.shape[1]}, the index holds width {self.dim}"
+            )
+        if self._metric == "cosine":
+            q = _normalise(q, source=source)
+        return q
+
+    def _exclusion_ids(
+        self,
+        exclude: Collection[str] | Sequence[Collection[str]] | None,
+        *,
+        n_queries: int,
+    ) -> list[set[int]]:
+        if exclude is None:
+            return [set()] * n_queries
+        if isinstance(exclude, str):
+            raise InputError("exclude: expected a collection of keys, got a single string")
+        items = list(exclude)
+
+        def to_ids(group: Iterable[str]) -> set[int]:
+            return {self._positions[key] for key in group if key in self._positions}
+
+        if all(isinstance(item, str) for item in items):
+            shared = to_ids(cast(list[str], items))
+            return [shared] * n_queries
+        if len(items) != n_queries:
+            raise InputError(f"exclude: {len(items)} per-query collections for {n_queries} queries")
+        groups: list[set[int]] = []
+        for row, group in enumerate(items):
+            if isinstance(group, str) or not isinstance(group, Iterable):
+                raise InputError(
+                    f"exclude: entry {row} must be a collection of keys, got {group!r}"
+                )
+            groups.append(to_ids(group))
+        return groups
+
+    def _search_ids(
+        self, q: npt.NDArray[np.float32], k: int, excluded: Sequence[set[int]]
+    ) -> list[list[Neighbour]]:
+        n = len(self)
+        # Over-fetch by the largest exclusion so that filtering still leaves k results.
+        depth = min(n, k + max((len(group) for group in excluded), default=0))
+        scores, ids = self._index.search(np.ascontiguousarray(q, dtype=np.float32), depth)
+        if self._metric == "l2":
+            scores = -scores  # FAISS returns squared distances; we report similarities
+        results: list[list[Neighbour]] = []
+        for row_scores, row_ids, skip in zip(scores, ids, excluded, strict=True):
+            row: list[Neighbour] = []
+            for score, i in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
+                # -1 marks "no result" in approximate indexes that found fewer than depth.
+                if i < 0 or i in skip:
+                    continue
+                row.append((self._keys[i], float(score)))
+                if len(row) == k:
+                    break
+            results.append(row)
+        return results
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        """Write the index to ``directory`` (created if needed; existing files are replaced).
+
+        Writes ``index.faiss`` and ``keys.json`` first and ``config.json`` last, each through a
+        temporary file and an atomic rename, so ``config.json`` only exists once the data it
+        describes (and whose SHA-256 it records) is complete.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Target directory.
+
+        Raises
+        ------
+        ModelFileError
+            The directory or a file in it cannot be written.
+        """
+        faiss = _faiss()
+        root = Path(directory)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelFileError(f"{root}: cannot create the index directory ({exc})") from exc
+
+        index_path = root / _INDEX_FILE
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{_INDEX_FILE}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            faiss.write_index(self._index, tmp)
+            os.replace(tmp, index_path)
+        except (OSError, RuntimeError) as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise ModelFileError(f"{index_path}: cannot write the FAISS index ({exc})") from exc
+
+        keys_path = root / _KEYS_FILE
+        config_path = root / _CONFIG_FILE
+        try:
+            _atomic_write_bytes(
+                keys_path, json.dumps(list(self._keys), ensure_ascii=False).encode("utf-8")
+            )
+            config = {
+                "format_version": FORMAT_VERSION,
+                "vecae_version": _vecae_version(),
+                "metric": self._metric,
+                "kind": self._kind,
+                "params": self._params,
+                "n": len(self),
+                "dim": self.dim,
+                "model_info": self._model_info,
+                "sha256": {_INDEX_FILE: _sha256(index_path), _KEYS_FILE: _sha256(keys_path)},
+            }
+            _atomic_write_bytes(
+                config_path, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
+            )
+        except OSError as exc:
+            raise ModelFileError(f"{root}: cannot write the index files ({exc})") from exc
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> VectorIndex:
+        """Read an index written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            A directory written by :meth:`save`.
+
+        Returns
+        -------
+        VectorIndex
+            With the same keys, knobs and ``model_info`` as the saved one.
+
+        Raises
+        ------
+        ModelFileError
+            The directory or one of its files is missing, unreadable, truncated, altered
+            (checksum mismatch) or inconsistent; the message names the file.
+        MissingDependencyError
+            FAISS is not installed.
+        """
+        faiss = _faiss()
+        root = Path(directory)
+        if not root.is_dir():
+            raise ModelFileError(f"{root}: index directory does not exist")
+        config_path = root / _CONFIG_FILE
+        config = cls._read_config(config_path)
+
+        keys_path = root / _KEYS_FILE
+        index_path = root / _INDEX_FILE
+        for path in (keys_path, index_path):
+            if not path.is_file():
+                raise ModelFileError(f"{path}: file is missing")
+            try:
+                digest = _sha256(path)
+            except OSError as exc:
+                raise ModelFileError(f"{path}: cannot be read ({exc})") from exc
+            if digest != config["sha256"].get(path.name):
+                raise ModelFileError(
+                    f"{path}: checksum does not match {config_path.name}; the file is "
+                    "truncated, corrupted or from another index"
+                )
+
+        try:
+            keys = json.loads(keys_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{keys_path}: not a readable JSON list of keys ({exc})") from exc
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            raise ModelFileError(f"{keys_path}: expected a JSON list of strings")
+        if len(keys) != config["n"] or len(set(keys)) != len(keys):
+            raise ModelFileError(
+                f"{keys_path}: expected {config['n']} distinct keys, found {len(keys)} "
+                f"({len(set(keys))} distinct)"
+            )
+
+        try:
+            index = faiss.read_index(str(index_path))
+        except (RuntimeError, OSError) as exc:
+            raise ModelFileError(f"{index_path}: not a readable FAISS index ({exc})") from exc
+        expected_type = {
+            "flat": faiss.IndexFlat,
+            "hnsw": faiss.IndexHNSWFlat,
+            "ivf": faiss.IndexIVFFlat,
+        }[config["kind"]]
+        expected_metric = (
+            faiss.METRIC_INNER_PRODUCT if config["metric"] == "cosine" else faiss.METRIC_L2
+        )
+        if (
+            not isinstance(index, expected_type)
+            or index.metric_type != expected_metric
+            or index.ntotal != config["n"]
+            or index.d != config["dim"]
+        ):
+            raise ModelFileError(
+                f"{index_path}: holds {type(index).__name__} with {index.ntotal} x {index.d} "
+                f"vectors, but {config_path.name} describes a {config['kind']} "
+                f"{config['metric']} index of {config['n']} x {config['dim']}"
+            )
+        return cls(
+            index,
+            keys,
+            metric=config["metric"],
+            kind=config["kind"],
+            params=config["params"],
+            model_info=config["model_info"],
+        )
+
+    @staticmethod
+    def _read_config(path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            raise ModelFileError(f"{path}: file is missing")
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{path}: not readable JSON ({exc})") from exc
+        if not isinstance(config, dict):
+            raise ModelFileError(f"{path}: expected a JSON object")
+        version = config.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ModelFileError(
+                f"{path}: format_version {version!r} is not supported (this vecae reads "
+                f"{FORMAT_VERSION}); rebuild the index"
+            )
+        required: dict[str, type | tuple[type, ...]] = {
+            "metric": str,
+            "kind": str,
+            "params": dict,
+            "n": int,
+            "dim": int,
+            "sha256": dict,
+            "model_info": (dict, type(None)),
+        }
+        for field, expected in required.items():
+            if not isinstance(config.get(field, ...), expected):
+                raise ModelFileError(f"{path}: field {field!r} is missing or has the wrong type")
+        if config["metric"] not in _METRICS or config["kind"] not in _KINDS:
+            raise ModelFileError(
+                f"{path}: unknown metric {config['metric']!r} or kind {config['kind']!r}"
+            )
+        params = config["params"]
+        if not all(isinstance(v, int) or v is None for v in params.values()):
+            raise ModelFileError(f"{path}: field 'params' must map names to integers")
+        knobs = {"hnsw": ("ef_search",), "ivf": ("n_lists", "n_probe"), "flat": ()}
+        for knob in knobs[config["kind"]]:
+            if not isinstance(params.get(knob), int) or params[knob] < 1:
+                raise ModelFileError(f"{path}: params.{knob} is missing or not positive")
+        return cast(dict[str, Any], config)
