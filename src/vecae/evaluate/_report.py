@@ -1,0 +1,149 @@
+"""The evaluation report: tables of rows, rendered as JSON, Markdown or rich tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+__all__ = ["EvaluationReport"]
+
+TABLE_TITLES: dict[str, str] = {
+    "intrinsic": "Intrinsic quality on held-out vectors",
+    "wordsim": "Word similarity (Spearman rho of cosine)",
+    "wordsim_coverage": "Word-similarity coverage",
+    "pairs": "User pairs (Spearman rho of cosine)",
+    "pairs_coverage": "User-pair coverage",
+    "classification": "Classification",
+    "anomaly": "Anomaly detection",
+    "noise": "Robustness to Gaussian noise (neighbours of noisy vs clean queries)",
+}
+
+
+def _jsonable(value: Any) -> Any:
+    # JSON has no NaN; null says "not measured / undefined" unambiguously.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        return f"{value:.4f}"
+    return str(value)
+
+
+@dataclass
+class EvaluationReport:
+    """Results of :func:`vecae.evaluate.evaluate`.
+
+    Attributes
+    ----------
+    tables : dict of str to list of dict
+        One table per task (plus coverage tables), each a list of rows; rows of method
+        tables start with ``method``, ``dim`` and ``bytes_per_vector``.
+    meta : dict
+        Sizes, settings and per-task timings.
+    notes : list of str
+        What was skipped, and why.
+    """
+
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, task: str) -> list[dict[str, Any]]:
+        return self.tables[task]
+
+    def row(self, task: str, method: str) -> dict[str, Any]:
+        """The row of ``method`` in the table of ``task``."""
+        for r in self.tables[task]:
+            if r.get("method") == method:
+                return r
+        raise KeyError(f"no row for method {method!r} in table {task!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data view (NaN becomes None)."""
+        return {
+            "meta": {k: _jsonable(v) for k, v in self.meta.items()},
+            "tables": {
+                name: [{k: _jsonable(v) for k, v in row.items()} for row in rows]
+                for name, rows in self.tables.items()
+            },
+            "notes": list(self.notes),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, default=str)
+
+    def to_markdown(self) -> str:
+        """GitHub-flavoured Markdown: one titled table per task, then the notes."""
+        parts: list[str] = []
+        for name, rows in self.tables.items():
+            if not rows:
+                continue
+            columns = _columns(rows)
+            parts.append(f"### {TABLE_TITLES.get(name, name)}\n")
+            parts.append("| " + " | ".join(columns) + " |")
+            parts.append("|" + "|".join("---" for _ in columns) + "|")
+            for row in rows:
+                parts.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+            parts.append("")
+        if self.notes:
+            parts.append("Notes:\n")
+            parts.extend(f"- {n}" for n in self.notes)
+            parts.append("")
+        return "\n".join(parts)
+
+    def to_rich(self) -> list[Table]:
+        """One :class:`rich.table.Table` per task."""
+        from rich.table import Table
+
+        out: list[Table] = []
+        for name, rows in self.tables.items():
+            if not rows:
+                continue
+            table = Table(title=TABLE_TITLES.get(name, name))
+            columns = _columns(rows)
+            for c in columns:
+                numeric = any(isinstance(r.get(c), (int, float)) for r in rows)
+                table.add_column(c, justify="right" if numeric else "left")
+            for row in rows:
+                table.add_row(*(_cell(row.get(c)) for c in columns))
+            out.append(table)
+        return out
+
+    def print(self, console: Console | None = None) -> None:
+        """Print the rich tables and the notes to ``console`` (a new one by default)."""
+        from rich.console import Console
+
+        con = console if console is not None else Console()
+        for table in self.to_rich():
+            con.print(table)
+        for note in self.notes:
+            con.print(f"[dim]note: {note}[/dim]")
+
+
+def _columns(rows: list[dict[str, Any]]) -> list[str]:
+    # Union of keys in first-seen order, so a row missing a metric still lines up.
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen)
