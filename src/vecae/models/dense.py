@@ -1,0 +1,55 @@
+"""Dense autoencoder: an MLP encoder to a linear latent layer and a mirrored MLP decoder.
+
+The classic undercomplete autoencoder (Hinton & Salakhutdinov 2006) trained with mean squared
+error. Denoising (Vincent et al. 2008) is a training-time choice of the caller, which feeds a
+corrupted input and asks for the clean target back; the module itself does not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from vecae.models._layers import mlp
+
+__all__ = ["DenseNet", "DenseConfig"]
+
+
+@dataclass
+class DenseConfig:
+    n_features: int
+    latent_dim: int = 32
+    hidden: tuple[int, ...] = field(default=(128, 64))  # encoder widths; the decoder mirrors them
+    activation: str = "relu"
+    dropout: float = 0.0  # dropout after each hidden activation; 0 keeps training deterministic
+
+
+class DenseNet(nn.Module):
+    """MLP autoencoder ``n_features -> hidden... -> latent_dim -> reversed(hidden)... -> n_features``."""
+
+    def __init__(self, config: DenseConfig) -> None:
+        super().__init__()
+        self.config = config
+        widths = [config.n_features, *config.hidden, config.latent_dim]
+        self.encoder = mlp(widths, activation=config.activation, dropout=config.dropout)
+        self.decoder = mlp(widths[::-1], activation=config.activation, dropout=config.dropout)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x_input: torch.Tensor, x_target: torch.Tensor) -> torch.Tensor:
+        """Mean squared error of reconstructing ``x_target`` from ``x_input``."""
+        return nn.functional.mse_loss(self(x_input), x_target)
+
+    @torch.no_grad()
+    def sample_errors(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-row mean squared reconstruction error (the anomaly score)."""
+        return (self(x) - x).pow(2).mean(dim=1)
