@@ -1,0 +1,48 @@
+"""Read and write embeddings in the formats users already have.
+
+Formats (:data:`FORMATS`): word2vec text and binary, GloVe text, fastText ``.vec``, NumPy
+``.npy``/``.npz``, Parquet, CSV/TSV and scipy sparse ``.npz``. Every bad input raises
+:class:`~vecae._exceptions.InputError` with a one-line message naming the file, the line or
+row, and the problem. Every write is atomic.
+
+Parquet (pyarrow) is the optional extra ``io``; it is imported only when used, so
+``import vecae.io`` works without it.
+"""
+
+from __future__ import annotations
+
+from vecae.io._api import (
+    Embeddings,
+    EmbeddingStream,
+    EmbeddingWriter,
+    iter_embeddings,
+    read_embeddings,
+    read_sparse,
+    write_embeddings,
+)
+from vecae.io._errors import DuplicateKeyWarning, OutputExistsError
+from vecae.io._formats import FORMATS, detect_format
+from vecae.io._tabular import (
+    CategoricalTable,
+    Interactions,
+    read_categorical_table,
+    read_interactions,
+)
+
+__all__ = [
+    "FORMATS",
+    "CategoricalTable",
+    "DuplicateKeyWarning",
+    "EmbeddingStream",
+    "EmbeddingWriter",
+    "Embeddings",
+    "Interactions",
+    "OutputExistsError",
+    "detect_format",
+    "iter_embeddings",
+    "read_categorical_table",
+    "read_embeddings",
+    "read_interactions",
+    "read_sparse",
+    "write_embeddings",
+]

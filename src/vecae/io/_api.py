@@ -1,0 +1,646 @@
+"""The public reading and writing functions, independent of the format."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from vecae._exceptions import DimensionMismatchError
+from vecae.io._atomic import AtomicOutput
+from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch
+from vecae.io._errors import DuplicateKeyWarning, input_error, short
+from vecae.io._formats import check_input_path, detect_format, format_for_writing
+from vecae.io._numpy import (
+    NpyReader,
+    NpyWriter,
+    NpzReader,
+    NpzWriter,
+    SparseReader,
+    load_sparse,
+    save_sparse,
+)
+from vecae.io._parquet import ParquetReader, ParquetWriter
+from vecae.io._tabular import CsvReader, CsvWriter
+from vecae.io._text import BinaryReader, BinaryWriter, TextReader, TextWriter, check_word_key
+
+__all__ = [
+    "EmbeddingStream",
+    "EmbeddingWriter",
+    "Embeddings",
+    "iter_embeddings",
+    "read_embeddings",
+    "read_sparse",
+    "write_embeddings",
+]
+
+_WORD_FORMATS = frozenset({"word2vec", "word2vec-binary", "glove", "fasttext"})
+_WRITE_BATCH = 8192
+_CHECK_ROWS = 65536
+
+
+@dataclass
+class Embeddings:
+    """Vectors and their keys, as read from a file.
+
+    Attributes
+    ----------
+    vectors
+        ``(n, d)`` float32; a read-only ``np.memmap`` when a float32 ``.npy`` is read with
+        ``mmap=True``.
+    keys
+        One key per row, in file order, or ``None`` for key-less formats.
+    source
+        The path read, for error messages.
+    """
+
+    vectors: FloatArray
+    keys: list[str] | None
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        """The vector dimension."""
+        return int(self.vectors.shape[1])
+
+
+def _open_reader(
+    path: str | os.PathLike[str],
+    format: str | None,
+    key_column: str | None,
+    vector_column: str | None,
+) -> BaseReader:
+    source = str(path)
+    p = check_input_path(path)
+    fmt = detect_format(path, format)
+    if fmt != "parquet" and (key_column is not None or vector_column is not None):
+        raise input_error(source, None, "key_column/vector_column apply only to Parquet files")
+    if fmt in ("word2vec", "glove", "fasttext"):
+        return TextReader(p, source, fmt)
+    if fmt == "word2vec-binary":
+        return BinaryReader(p, source)
+    if fmt == "npy":
+        return NpyReader(p, source)
+    if fmt == "npz":
+        return NpzReader(p, source)
+    if fmt == "sparse-npz":
+        return SparseReader(p, source)
+    if fmt == "parquet":
+        return ParquetReader(p, source, key_column=key_column, vector_column=vector_column)
+    return CsvReader(p, source, fmt)
+
+
+def _first_non_finite(vectors: FloatArray) -> int | None:
+    """Index of the first row holding NaN/Inf, or None; checks in chunks to bound memory."""
+    for start in range(0, vectors.shape[0], _CHECK_ROWS):
+        chunk = vectors[start : start + _CHECK_ROWS]
+        ok = np.isfinite(chunk).all(axis=1)
+        if not ok.all():
+            return start + int(np.flatnonzero(~ok)[0])
+    return None
+
+
+def _non_finite_error(source: str, where: str) -> Exception:
+    return input_error(source, where, "non-finite value (NaN, Inf, or beyond float32 range)")
+
+
+class _Dedup:
+    """Drops repeated keys (keeping the first) and warns once per file."""
+
+    def __init__(self, source: str, unit: str) -> None:
+        self.source = source
+        self.unit = unit
+        self.seen: set[str] = set()
+        self.warned = False
+
+    def keep(self, keys: list[str], where: Sequence[int]) -> list[int] | None:
+        """Indices of the rows to keep, or None when all are kept (the common case)."""
+        seen = self.seen
+        if seen.isdisjoint(keys) and len(set(keys)) == len(keys):
+            seen.update(keys)
+            return None
+        kept: list[int] = []
+        for i, key in enumerate(keys):
+            if key in seen:
+                if not self.warned:
+                    self.warned = True
+                    warnings.warn(
+                        f"{self.source}: {self.unit} {where[i]}: duplicate key {short(key)}; "
+                        "keeping the first occurrence of every duplicate key",
+                        DuplicateKeyWarning,
+                        stacklevel=4,
+                    )
+                continue
+            seen.add(key)
+            kept.append(i)
+        return kept
+
+
+def _clean(reader: BaseReader, batches: Iterator[RawBatch]) -> Iterator[RawBatch]:
+    """Check finiteness (naming the line) and drop duplicate keys, batch by batch."""
+    dedup = _Dedup(reader.source, reader.unit) if reader.has_keys else None
+    for batch in batches:
+        bad = _first_non_finite(batch.vectors)
+        if bad is not None:
+            raise _non_finite_error(reader.source, f"{reader.unit} {batch.where[bad]}")
+        if dedup is not None and batch.keys is not None:
+            kept = dedup.keep(batch.keys, batch.where)
+            if kept is not None:
+                batch = RawBatch(
+                    [batch.keys[i] for i in kept],
+                    batch.vectors[kept],
+                    [batch.where[i] for i in kept],
+                )
+        yield batch
+
+
+class EmbeddingStream:
+    """Batches of an embeddings file, read lazily with bounded memory.
+
+    Iterating yields ``(keys, vectors)`` pairs: ``keys`` is a list of str (``None`` for
+    key-less formats) and ``vectors`` a float32 ``(batch, dim)`` array. Each iteration
+    re-reads the file from the start. Duplicate keys are dropped (first kept) with a
+    :class:`DuplicateKeyWarning`; :attr:`n_rows` counts the rows in the file, before that.
+
+    Attributes
+    ----------
+    n_rows
+        Rows in the file when cheaply known (header, metadata, array shape), else ``None``.
+    dim
+        The vector dimension.
+    has_keys
+        Whether batches carry keys.
+    format
+        The file's format, one of :data:`FORMATS`.
+    source
+        The path.
+    """
+
+    def __init__(self, reader: BaseReader, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self._reader = reader
+        self.batch_size = batch_size
+        self.n_rows = reader.n_rows
+        self.dim = reader.dim
+        self.has_keys = reader.has_keys
+        self.format = reader.format
+        self.source = reader.source
+
+    def __iter__(self) -> Iterator[tuple[list[str] | None, FloatArray]]:
+        empty = True
+        for batch in _clean(self._reader, self._reader.batches(self.batch_size)):
+            if len(batch.vectors):
+                empty = False
+                yield batch.keys, batch.vectors
+        if empty:
+            raise input_error(self.source, None, "file has no vectors")
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbeddingStream({self.source!r}, format={self.format!r}, n_rows={self.n_rows}, "
+            f"dim={self.dim}, has_keys={self.has_keys})"
+        )
+
+
+def iter_embeddings(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    batch_size: int = 8192,
+    key_column: str | None = None,
+    vector_column: str | None = None,
+) -> EmbeddingStream:
+    """Stream an embeddings file in batches without holding it in memory.
+
+    ``.npy`` batches are slices of a read-only memmap; Parquet is read by record batches;
+    text, CSV and word2vec binary by lines or records. Dense ``.npz`` and sparse ``.npz``
+    are loaded whole (a zip member cannot be memory-mapped) and then sliced.
+
+    Parameters
+    ----------
+    path
+        The file.
+    format
+        One of :data:`FORMATS`; detected from the extension and header when omitted.
+    batch_size
+        Rows per batch.
+    key_column, vector_column
+        Parquet only: override the detected key and vector columns.
+
+    Returns
+    -------
+    EmbeddingStream
+        Header-level problems raise here; row-level ones while iterating.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, unknown format, or bad content (the message names the
+        line or row).
+    """
+    reader = _open_reader(path, format, key_column, vector_column)
+    return EmbeddingStream(reader, batch_size)
+
+
+def read_embeddings(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    mmap: bool = True,
+    key_column: str | None = None,
+    vector_column: str | None = None,
+) -> Embeddings:
+    """Read a whole embeddings file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    format
+        One of :data:`FORMATS`; detected from the extension and header when omitted.
+    mmap
+        For a float32 C-order ``.npy``: return a read-only memmap instead of loading it.
+    key_column, vector_column
+        Parquet only: override the detected key and vector columns.
+
+    Returns
+    -------
+    Embeddings
+        float32 vectors and keys in file order; a sparse ``.npz`` is densified (use
+        :func:`read_sparse` to keep it sparse).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, unknown format, or bad content: empty file, ragged rows,
+        non-numeric values, NaN/Inf, a header that disagrees with the data, truncation.
+        The message names the file and the line or row.
+
+    Warns
+    -----
+    DuplicateKeyWarning
+        A key repeats; the first occurrence is kept.
+    """
+    reader = _open_reader(path, format, key_column, vector_column)
+    whole = reader.read_all(mmap=mmap)
+    if whole is not None:
+        vectors, keys = whole
+        bad = _first_non_finite(vectors)
+        if bad is not None:
+            raise _non_finite_error(reader.source, f"{reader.unit} {bad + 1}")
+        if keys is not None:
+            kept = _Dedup(reader.source, reader.unit).keep(keys, range(1, len(keys) + 1))
+            if kept is not None:
+                keys = [keys[i] for i in kept]
+                vectors = vectors[kept]
+        return Embeddings(vectors=vectors, keys=keys, source=reader.source)
+    # One preallocated array filled batch by batch: the file is never held twice.
+    out = np.empty((reader.max_rows(), reader.dim), dtype=np.float32)
+    all_keys: list[str] | None = [] if reader.has_keys else None
+    filled = 0
+    for batch in _clean(reader, reader.batches(_WRITE_BATCH)):
+        m = len(batch.vectors)
+        out[filled : filled + m] = batch.vectors
+        filled += m
+        if all_keys is not None and batch.keys is not None:
+            all_keys.extend(batch.keys)
+    if filled == 0:
+        raise input_error(reader.source, None, "file has no vectors")
+    return Embeddings(vectors=out[:filled], keys=all_keys, source=reader.source)
+
+
+def read_sparse(path: str | os.PathLike[str]) -> tuple[sp.csr_matrix, list[str] | None]:
+    """Read a ``scipy.sparse.save_npz`` file as a float32 CSR matrix.
+
+    Returns
+    -------
+    matrix, keys
+        ``keys`` is ``None`` unless the file carries a ``keys`` array (as
+        :func:`write_embeddings` writes); duplicate keys keep their first row.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file, not a sparse save, no rows, or non-finite values.
+    """
+    source = str(path)
+    matrix, keys = load_sparse(check_input_path(path), source)
+    if keys is not None:
+        kept = _Dedup(source, "row").keep(keys, range(1, len(keys) + 1))
+        if kept is not None:
+            keys = [keys[i] for i in kept]
+            matrix = matrix[kept]
+    return matrix, keys
+
+
+class EmbeddingWriter:
+    """Write embeddings batch by batch; the output appears only when everything succeeded.
+
+    Rows go to a temporary file beside ``path``. A clean exit from the ``with`` block
+    renames it into place (``os.replace``); an exception deletes it, so no partial output
+    ever exists at ``path``.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    format
+        One of :data:`FORMATS` except ``"sparse-npz"``; from the extension when ``None``
+        (``.txt`` is written as word2vec text).
+    dim
+        The vector dimension.
+    has_keys
+        Whether every :meth:`write` passes keys. Word formats require keys.
+    n_rows_hint
+        The number of rows that will be written, if known. word2vec/fastText text and
+        binary then write their header at once and ``.npy`` fills a memmap; without it they
+        spill to a scratch file and copy at the end. A wrong hint is an error at close.
+    overwrite
+        Replace an existing file; otherwise :class:`OutputExistsError`.
+
+    Examples
+    --------
+    >>> with EmbeddingWriter("out.npy", None, dim=3, has_keys=False) as w:  # doctest: +SKIP
+    ...     w.write(None, batch)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        format: str | None,
+        dim: int,
+        has_keys: bool,
+        n_rows_hint: int | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        self.source = str(path)
+        self.format = format_for_writing(path, format)
+        if self.format == "sparse-npz":
+            raise input_error(
+                self.source, None, "sparse-npz cannot be streamed; use write_embeddings()"
+            )
+        if dim < 1:
+            raise input_error(self.source, None, f"dim must be positive, got {dim}")
+        if self.format in _WORD_FORMATS and not has_keys:
+            raise input_error(self.source, None, f"{self.format} files need keys (has_keys=True)")
+        self.path = Path(path)
+        self.dim = dim
+        self.has_keys = has_keys
+        self.n_rows_hint = n_rows_hint
+        self.overwrite = overwrite
+        self._output: AtomicOutput | None = None
+        self._backend: BaseWriter | None = None
+        self._dedup = _Dedup(self.source, "row") if has_keys else None
+        self._offered = 0  # rows passed to write(), before dropping duplicates
+        # Fail early (before any work) if the output exists.
+        AtomicOutput.check(self.path, self.source, overwrite=overwrite)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        format: str | None,
+        dim: int,
+        has_keys: bool,
+        n_rows_hint: int | None = None,
+        overwrite: bool = False,
+    ) -> EmbeddingWriter:
+        """Same as the constructor; reads well as ``with EmbeddingWriter.open(...) as w``."""
+        return cls(path, format, dim, has_keys, n_rows_hint, overwrite)
+
+    def __enter__(self) -> EmbeddingWriter:
+        output = AtomicOutput(self.path, overwrite=self.overwrite)
+        self._output = output
+        try:
+            self._backend = self._make_backend(output)
+        except BaseException:
+            output.abort()
+            self._output = None
+            raise
+        return self
+
+    def _make_backend(self, output: AtomicOutput) -> BaseWriter:
+        fmt, temp, dim, keys = self.format, output.temp, self.dim, self.has_keys
+        hint = self.n_rows_hint
+        if fmt in ("word2vec", "fasttext", "glove"):
+            header = fmt != "glove"
+            scratch = output.scratch(".body") if header and hint is None else None
+            return TextWriter(
+                temp, self.source, dim, keys, header=header, n_rows=hint, scratch=scratch
+            )
+        if fmt == "word2vec-binary":
+            scratch = output.scratch(".body") if hint is None else None
+            return BinaryWriter(
+                temp, self.source, dim, keys, header=True, n_rows=hint, scratch=scratch
+            )
+        if fmt == "npy":
+            scratch = output.scratch(".body") if hint is None else None
+            return NpyWriter(temp, self.source, dim, keys, n_rows=hint, scratch=scratch)
+        if fmt == "npz":
+            return NpzWriter(temp, self.source, dim, keys, scratch=output.scratch(".body"))
+        if fmt == "parquet":
+            return ParquetWriter(temp, self.source, dim, keys)
+        return CsvWriter(temp, self.source, dim, keys, fmt)
+
+    def write(self, keys: Sequence[str] | None, vectors: Any) -> None:
+        """Append a batch of rows.
+
+        Parameters
+        ----------
+        keys
+            One str per row, or ``None`` when ``has_keys`` is False.
+        vectors
+            ``(rows, dim)`` array-like, converted to float32.
+
+        Raises
+        ------
+        InputError
+            Wrong keys, non-finite values (naming the row, 1-based over the whole output).
+        DimensionMismatchError
+            The width differs from ``dim``.
+        """
+        if self._backend is None:
+            raise RuntimeError("EmbeddingWriter.write() outside its 'with' block")
+        with np.errstate(over="ignore", invalid="ignore"):
+            array = np.asarray(vectors, dtype=np.float32)
+        first = self._offered + 1
+        if array.ndim != 2 or array.shape[1] != self.dim:
+            raise DimensionMismatchError(
+                f"{self.source}: row {first}: expected vectors of shape (rows, {self.dim}), "
+                f"got {array.shape}"
+            )
+        m = array.shape[0]
+        where = range(first, first + m)
+        bad = _first_non_finite(array)
+        if bad is not None:
+            raise _non_finite_error(self.source, f"row {where[bad]}")
+        key_list: list[str] | None = None
+        if self.has_keys:
+            if keys is None or len(keys) != m:
+                got = "no keys" if keys is None else f"{len(keys)} keys"
+                raise input_error(self.source, f"row {first}", f"{got} for {m} vectors")
+            key_list = list(keys)
+            for i, key in enumerate(key_list):
+                if not isinstance(key, str):
+                    raise input_error(
+                        self.source, f"row {where[i]}", f"key {short(key)} is not a str"
+                    )
+                if self.format in _WORD_FORMATS:
+                    check_word_key(key, self.source, where[i])
+            assert self._dedup is not None
+            kept = self._dedup.keep(key_list, where)
+            if kept is not None:
+                key_list = [key_list[i] for i in kept]
+                array = array[kept]
+        elif keys is not None:
+            raise input_error(self.source, f"row {first}", "keys given but has_keys=False")
+        self._offered += m
+        if len(array):
+            self._backend.write(key_list, array)
+
+    def close(self) -> None:
+        """Finish the file and move it into place (what a clean ``with`` exit does)."""
+        backend, output = self._backend, self._output
+        if backend is None or output is None:
+            return
+        try:
+            if backend.rows == 0:
+                raise input_error(self.source, None, "no vectors were written")
+            if self.n_rows_hint is not None and backend.rows != self.n_rows_hint:
+                raise input_error(
+                    self.source,
+                    f"row {backend.rows}",
+                    f"n_rows_hint={self.n_rows_hint} but {backend.rows} rows were written",
+                )
+            backend.finish()
+            backend.close()
+            output.commit()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self._backend = self._output = None
+
+    def abort(self) -> None:
+        """Discard everything written; ``path`` is left as it was."""
+        backend, output = self._backend, self._output
+        self._backend = self._output = None
+        try:
+            if backend is not None:
+                backend.close()
+        finally:
+            if output is not None:
+                output.abort()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_embeddings(
+    path: str | os.PathLike[str],
+    vectors: Any,
+    keys: Sequence[str] | None = None,
+    format: str | None = None,
+    *,
+    overwrite: bool = False,
+) -> None:
+    """Write embeddings atomically (temporary file, then ``os.replace``).
+
+    Parameters
+    ----------
+    path
+        The output file.
+    vectors
+        ``(n, d)`` array-like (converted to float32 in batches), or a scipy sparse matrix for
+        ``"sparse-npz"``.
+    keys
+        ``n`` strings, or ``None``. Required by the word formats.
+    format
+        One of :data:`FORMATS`; from the extension when ``None`` (``.txt`` -> word2vec,
+        ``.npz`` -> npz, or sparse-npz for sparse input).
+    overwrite
+        Replace an existing file; otherwise :class:`OutputExistsError`.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False.
+    InputError
+        Bad keys or values (naming the row), or sparse input for a dense format.
+
+    Warns
+    -----
+    DuplicateKeyWarning
+        A key repeats; only its first row is written.
+    """
+    source = str(path)
+    is_sparse = sp.issparse(vectors)
+    fmt = format_for_writing(path, format, sparse=is_sparse)
+    n = int(vectors.shape[0]) if hasattr(vectors, "shape") else len(vectors)
+    if keys is not None and len(keys) != n:
+        raise input_error(source, None, f"{len(keys)} keys for {n} vectors")
+    if fmt == "sparse-npz":
+        _write_sparse(path, vectors, keys, overwrite=overwrite)
+        return
+    if is_sparse:
+        raise input_error(
+            source, None, f"sparse input cannot be written as {fmt}; densify it or use sparse-npz"
+        )
+    if not hasattr(vectors, "shape"):
+        vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2:
+        raise input_error(source, None, f"vectors must be 2-D (rows x dim), got {vectors.shape}")
+    # The header/memmap size is the number of distinct keys (duplicates are dropped).
+    n_out = len(set(keys)) if keys is not None else n
+    with EmbeddingWriter(
+        path, fmt, int(vectors.shape[1]), keys is not None, n_rows_hint=n_out, overwrite=overwrite
+    ) as writer:
+        for start in range(0, n, _WRITE_BATCH):
+            batch_keys = None if keys is None else keys[start : start + _WRITE_BATCH]
+            writer.write(batch_keys, vectors[start : start + _WRITE_BATCH])
+
+
+def _write_sparse(
+    path: str | os.PathLike[str], vectors: Any, keys: Sequence[str] | None, *, overwrite: bool
+) -> None:
+    source = str(path)
+    with np.errstate(over="ignore", invalid="ignore"):
+        matrix = sp.csr_matrix(vectors, dtype=np.float32)
+    if matrix.shape[0] == 0:
+        raise input_error(source, None, "no vectors to write")
+    bad = np.flatnonzero(~np.isfinite(matrix.data))
+    if bad.size:
+        row = int(np.searchsorted(matrix.indptr, bad[0], side="right"))
+        raise _non_finite_error(source, f"row {row}")
+    key_list = None if keys is None else list(keys)
+    if key_list is not None:
+        kept = _Dedup(source, "row").keep(key_list, range(1, len(key_list) + 1))
+        if kept is not None:
+            key_list = [key_list[i] for i in kept]
+            matrix = matrix[kept]
+    output = AtomicOutput(Path(path), overwrite=overwrite)
+    try:
+        save_sparse(output.temp, matrix, key_list)
+        output.commit()
+    except BaseException:
+        output.abort()
+        raise

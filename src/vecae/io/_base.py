@@ -1,0 +1,131 @@
+"""Shared pieces of the format readers and writers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from vecae.io._errors import input_error, short
+
+__all__ = [
+    "BaseReader",
+    "BaseWriter",
+    "RawBatch",
+    "count_lines",
+    "format_values",
+    "parse_rows",
+]
+
+FloatArray = np.ndarray[Any, np.dtype[np.float32]]
+
+
+class RawBatch(NamedTuple):
+    """A batch as a reader produces it, before duplicate keys are dropped.
+
+    ``where`` holds, for every row, its 1-based line (text formats) or row number, so that
+    errors found later (NaN, duplicates) can name the exact place.
+    """
+
+    keys: list[str] | None
+    vectors: FloatArray
+    where: Sequence[int]
+
+
+class BaseReader:
+    """Reads one file of one format, in batches of bounded size.
+
+    Subclasses set :attr:`dim`, :attr:`has_keys`, :attr:`n_rows` while opening (cheap
+    header checks only) and implement :meth:`batches`.
+    """
+
+    format: str = ""
+    unit: str = "row"  # what ``RawBatch.where`` counts: "line" or "row"
+
+    def __init__(self, path: Path, source: str) -> None:
+        self.path = path
+        self.source = source
+        self.dim = 0
+        self.has_keys = False
+        self.n_rows: int | None = None
+
+    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+        """Yield the file's rows in order, at most ``batch_size`` at a time."""
+        raise NotImplementedError
+
+    def max_rows(self) -> int:
+        """An upper bound on the number of rows, used to preallocate one output array."""
+        if self.n_rows is None:
+            raise NotImplementedError
+        return self.n_rows
+
+    def read_all(self, *, mmap: bool) -> tuple[FloatArray, list[str] | None] | None:
+        """Read everything at once when the format allows a better path than batches.
+
+        Returns ``None`` when the caller should assemble the result from :meth:`batches`.
+        """
+        return None
+
+
+class BaseWriter:
+    """Writes batches of already validated rows to ``temp``; finalised by :meth:`finish`."""
+
+    def __init__(self, temp: Path, source: str, dim: int, has_keys: bool) -> None:
+        self.temp = temp
+        self.source = source
+        self.dim = dim
+        self.has_keys = has_keys
+        self.rows = 0
+
+    def write(self, keys: list[str] | None, vectors: FloatArray) -> None:
+        """Append rows; ``keys`` is ``None`` exactly when the writer has no keys."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Complete the temporary file (headers, footers) and close it."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release open handles; called after :meth:`finish` and on failure."""
+
+
+def count_lines(path: Path) -> int:
+    """Count lines cheaply (a C-level scan in 1 MiB chunks); used to size one allocation."""
+    count = 0
+    last = b"\n"
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def parse_rows(rows: list[list[str]], where: Sequence[int], source: str, unit: str) -> FloatArray:
+    """Convert rows of equal length made of number strings into one float32 array.
+
+    The fast path is a single C-level conversion; only on failure are rows re-parsed one
+    by one to name the offending line and value.
+    """
+    try:
+        # Overflow to inf is reported later by the finiteness check, with its line.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.array(rows, dtype=np.float32).reshape(len(rows), -1)
+    except ValueError:
+        pass
+    for row, at in zip(rows, where, strict=True):
+        for value in row:
+            try:
+                float(value)
+            except ValueError:
+                raise input_error(
+                    source, f"{unit} {at}", f"non-numeric value {short(value)}"
+                ) from None
+    raise input_error(source, f"{unit} {where[0]}", "values could not be parsed as numbers")
+
+
+def format_values(vectors: FloatArray) -> list[list[str]]:
+    """Format every value with the shortest text that reads back to the same float32."""
+    # str() of a numpy float32 is the shortest round-tripping representation.
+    return [list(map(str, row)) for row in vectors]

@@ -1,0 +1,306 @@
+"""word2vec text and binary, GloVe and fastText ``.vec``: keyed-by-word formats.
+
+These are parsed here rather than with gensim's ``load_word2vec_format`` because the
+streaming API needs a batch reader anyway, gensim's errors do not name the line, and
+gensim holds the lines and the matrix at the same time. The files written here load in
+gensim (the tests check it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch, count_lines, parse_rows
+from vecae.io._errors import input_error, short
+
+__all__ = ["BinaryReader", "BinaryWriter", "TextReader", "TextWriter", "check_word_key"]
+
+_HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
+
+
+def _decode(raw: bytes, source: str, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise input_error(source, where, f"not valid UTF-8 ({exc.reason})") from None
+
+
+def _read_header(f: IO[bytes], source: str, fmt: str) -> tuple[int, int, int]:
+    """Parse ``"<count> <dim>"``; return (count, dim, header length in bytes)."""
+    first = f.readline(4096)
+    match = _HEADER.match(first)
+    if match is None:
+        hint = (
+            " (fastText .bin models are not supported; use the .vec file)"
+            if (fmt == "word2vec-binary")
+            else ""
+        )
+        raise input_error(
+            source,
+            "line 1",
+            f"expected a {fmt} header '<count> <dim>', found {short(first[:40])}{hint}",
+        )
+    count, dim = int(match.group(1)), int(match.group(2))
+    if dim == 0:
+        raise input_error(source, "line 1", "header declares dimension 0")
+    return count, dim, len(first)
+
+
+class TextReader(BaseReader):
+    """word2vec/fastText text (with a ``"<count> <dim>"`` header) and GloVe (without)."""
+
+    unit = "line"
+
+    def __init__(self, path: Path, source: str, fmt: str) -> None:
+        super().__init__(path, source)
+        self.format = fmt
+        self.has_keys = True
+        self.header = fmt != "glove"
+        size = path.stat().st_size
+        if size == 0:
+            raise input_error(source, None, "file is empty")
+        with path.open("rb") as f:
+            if self.header:
+                self.n_rows, self.dim, used = _read_header(f, source, fmt)
+                # Bound the preallocation by what the file can hold, so a header that lies
+                # about the count cannot make us allocate an absurd array; the exact
+                # mismatch is reported with its line while reading.
+                self._bound = min(self.n_rows, (size - used) // (self.dim * 2) + 1)
+                self._dim_origin = "the header (line 1)"
+            else:
+                self.dim, line_no = self._glove_dim(f)
+                self._dim_origin = f"line {line_no}"
+
+    def _glove_dim(self, f: IO[bytes]) -> tuple[int, int]:
+        for line_no, raw in enumerate(f, start=1):
+            text = _decode(raw, self.source, f"line {line_no}").rstrip()
+            if text:
+                parts = text.split(" ")
+                if len(parts) < 2:
+                    raise input_error(
+                        self.source, f"line {line_no}", "expected a key followed by numbers"
+                    )
+                return len(parts) - 1, line_no
+        raise input_error(self.source, None, "file has no vectors (only blank lines)")
+
+    def max_rows(self) -> int:
+        return self._bound if self.header else count_lines(self.path)
+
+    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+        dim, source = self.dim, self.source
+        keys: list[str] = []
+        rows: list[list[str]] = []
+        where: list[int] = []
+        seen = 0
+        line_no = 0
+        with self.path.open("rb") as f:
+            if self.header:
+                f.readline(4096)
+                line_no = 1
+            for raw in f:
+                line_no += 1
+                text = _decode(raw, source, f"line {line_no}").rstrip()
+                if not text:
+                    continue
+                parts = text.split(" ")
+                if len(parts) != dim + 1:
+                    raise input_error(
+                        source,
+                        f"line {line_no}",
+                        f"expected {dim} values after the key (as on {self._dim_origin}), "
+                        f"found {len(parts) - 1}",
+                    )
+                seen += 1
+                if self.n_rows is not None and seen > self.n_rows:
+                    raise input_error(
+                        source,
+                        f"line {line_no}",
+                        f"more rows than the {self.n_rows} the header (line 1) declares",
+                    )
+                keys.append(parts[0])
+                rows.append(parts[1:])
+                where.append(line_no)
+                if len(rows) == batch_size:
+                    yield RawBatch(keys, parse_rows(rows, where, source, "line"), where)
+                    keys, rows, where = [], [], []
+        if rows:
+            yield RawBatch(keys, parse_rows(rows, where, source, "line"), where)
+        if self.n_rows is not None and seen != self.n_rows:
+            raise input_error(
+                source,
+                f"line {line_no}",
+                f"file ends after {seen} rows but the header (line 1) declares {self.n_rows}",
+            )
+
+
+class BinaryReader(BaseReader):
+    """The original C word2vec binary format: header line, then ``key<space><dim float32>``.
+
+    Records may or may not be followed by a newline (the C tool writes one, gensim does not).
+    """
+
+    format = "word2vec-binary"
+    _CHUNK = 1 << 20
+    _MAX_KEY_BYTES = 1 << 16
+
+    def __init__(self, path: Path, source: str) -> None:
+        super().__init__(path, source)
+        self.has_keys = True
+        size = path.stat().st_size
+        if size == 0:
+            raise input_error(source, None, "file is empty")
+        with path.open("rb") as f:
+            self.n_rows, self.dim, self._offset = _read_header(f, source, self.format)
+        # Each record needs at least a one-byte key, a space and the float32 values; the
+        # bound protects the preallocation from a lying header (reported while reading).
+        self._bound = min(self.n_rows, (size - self._offset) // (self.dim * 4 + 2))
+
+    def max_rows(self) -> int:
+        return self._bound
+
+    def batches(self, batch_size: int) -> Iterator[RawBatch]:
+        assert self.n_rows is not None
+        n, dim, source = self.n_rows, self.dim, self.source
+        width = dim * 4
+        buf = b""
+        pos = 0
+        with self.path.open("rb") as f:
+            f.seek(self._offset)
+
+            def need(count: int) -> bool:
+                # Make sure buf[pos:pos+count] is available; False at end of file.
+                nonlocal buf, pos
+                while len(buf) - pos < count:
+                    chunk = f.read(max(self._CHUNK, count))
+                    if not chunk:
+                        return False
+                    buf = buf[pos:] + chunk
+                    pos = 0
+                return True
+
+            row = 0
+            while row < n:
+                m = min(batch_size, n - row)
+                keys: list[str] = []
+                vectors = np.empty((m, dim), dtype=np.float32)
+                for j in range(m):
+                    row += 1
+                    where = f"row {row}"
+                    # Skip the newline that may end the previous record.
+                    while need(1) and buf[pos : pos + 1] in (b"\n", b"\r"):
+                        pos += 1
+                    space = buf.find(b" ", pos)
+                    while space < 0:
+                        if len(buf) - pos > self._MAX_KEY_BYTES:
+                            raise input_error(source, where, "no space after the key")
+                        if not need(len(buf) - pos + 1):
+                            raise input_error(
+                                source,
+                                where,
+                                f"truncated file: ends inside row {row} of the {n} declared "
+                                "in the header",
+                            )
+                        space = buf.find(b" ", pos)
+                    keys.append(_decode(buf[pos:space], source, where))
+                    pos = space + 1
+                    if not need(width):
+                        raise input_error(
+                            source,
+                            where,
+                            f"truncated file: row {row} has {len(buf) - pos} of its {width} "
+                            f"vector bytes ({n} rows declared in the header)",
+                        )
+                    vectors[j] = np.frombuffer(buf, dtype="<f4", count=dim, offset=pos)
+                    pos += width
+                yield RawBatch(keys, vectors, range(row - m + 1, row + 1))
+            while need(1):
+                if buf[pos:].strip():
+                    raise input_error(
+                        source,
+                        f"row {n + 1}",
+                        f"data after the {n} rows the header declares (header count too small)",
+                    )
+                pos = len(buf)
+
+
+def check_word_key(key: str, source: str, row: int) -> None:
+    """Keys of word formats cannot be empty or contain spaces or line breaks."""
+    if not key or any(c in key for c in " \n\r"):
+        raise input_error(
+            source,
+            f"row {row}",
+            f"key {short(key)} cannot be written to a word2vec/GloVe file "
+            "(empty, or contains a space or line break)",
+        )
+
+
+class TextWriter(BaseWriter):
+    """word2vec/fastText text (header) and GloVe (no header).
+
+    With a header and no known row count, the body goes to a scratch file and is copied
+    after the header at the end.
+    """
+
+    def __init__(
+        self,
+        temp: Path,
+        source: str,
+        dim: int,
+        has_keys: bool,
+        *,
+        header: bool,
+        n_rows: int | None,
+        scratch: Path | None,
+    ) -> None:
+        super().__init__(temp, source, dim, has_keys)
+        self.header = header
+        self.n_rows = n_rows
+        self._scratch = scratch
+        self._out = temp.open("wb")
+        self._body = self._out
+        if header and n_rows is not None:
+            self._out.write(f"{n_rows} {dim}\n".encode())
+        elif header:
+            assert scratch is not None
+            self._body = scratch.open("wb")
+
+    def write(self, keys: list[str] | None, vectors: FloatArray) -> None:
+        assert keys is not None
+        lines = [
+            f"{key} {' '.join(map(str, row))}\n" for key, row in zip(keys, vectors, strict=True)
+        ]
+        self._body.write("".join(lines).encode("utf-8"))
+        self.rows += len(keys)
+
+    def finish(self) -> None:
+        if self._body is not self._out:
+            assert self._scratch is not None
+            self._body.close()
+            self._out.write(f"{self.rows} {self.dim}\n".encode())
+            with self._scratch.open("rb") as body:
+                shutil.copyfileobj(body, self._out, 1 << 20)
+        self._out.close()
+
+    def close(self) -> None:
+        self._body.close()
+        self._out.close()
+
+
+class BinaryWriter(TextWriter):
+    """word2vec binary: ``key<space>`` then the raw little-endian float32 values and a newline."""
+
+    def write(self, keys: list[str] | None, vectors: FloatArray) -> None:
+        assert keys is not None
+        little = vectors.astype("<f4", copy=False)
+        parts = [
+            key.encode("utf-8") + b" " + row.tobytes() + b"\n"
+            for key, row in zip(keys, little, strict=True)
+        ]
+        self._body.write(b"".join(parts))
+        self.rows += len(keys)
