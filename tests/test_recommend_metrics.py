@@ -262,3 +262,15 @@ def test_evaluate_equals_metrics_on_masked_scores_across_batches(split: Split) -
     assert result["n_users"] == users.size < 300  # short users have no targets
     assert result["recall@20"] == pytest.approx(recall_at_k(masked, target, k=20))
     assert result["ndcg@100"] == pytest.approx(ndcg_at_k(masked, target, k=100))
+
+
+def test_baselines_handle_items_without_training_interactions() -> None:
+    # Item 2 never occurs in training: it gets zero popularity and no similarity.
+    train = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [0, 1, 0]], dtype=np.float32))
+    fold_in = sp.csr_matrix(np.array([[1, 0, 0]], dtype=np.float32))
+    np.testing.assert_allclose(
+        PopularityRecommender().fit(train).score(fold_in), [[2 / 3, 2 / 3, 0.0]]
+    )
+    knn = ItemKNNRecommender(shrink=0.0).fit(train)
+    # sim(0, 1) = 1 / (sqrt(2) * sqrt(2)); item 0's own entry and item 2 stay zero.
+    np.testing.assert_allclose(knn.score(fold_in), [[0.0, 0.5, 0.0]], rtol=1e-6)

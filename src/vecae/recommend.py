@@ -254,7 +254,9 @@ class Split:
         The part of each held-out user's history given to the model.
     heldout_target : scipy.sparse.csr_matrix, shape (n_heldout_users, n_items)
         The part to be predicted; disjoint from ``heldout_fold_in``. Empty rows are users too
-        short to hold anything out; the metrics skip them.
+        short to hold anything out; the metrics skip them. Unlike Liang et al., items never
+        seen in ``train`` are kept as columns (a collaborative model scores them from nothing,
+        so drop them beforehand for a like-for-like comparison with the paper).
     train_users : ndarray of intp
         Rows of the source matrix that form ``train``, in order.
     heldout_users : ndarray of intp
@@ -406,8 +408,8 @@ def top_k_unseen(
     Returns
     -------
     ndarray of intp, shape (n_users, min(k, n_items))
-        Item indices, best first. A user with fewer than ``k`` unseen items gets ``-1`` in
-        the remaining slots.
+        Item indices, best first (one row for 1-D ``scores``). A user with fewer than ``k``
+        unseen items gets ``-1`` in the remaining slots.
     """
     if k < 1:
         raise InputError(f"k: must be a positive integer, got {k}")
@@ -644,20 +646,21 @@ class ItemKNNRecommender(_Fitted):
             self.shrink = _check_shrink(shrink)
         csr = _as_csr(train, source="ItemKNNRecommender.fit")
         x = csr.tocsc().astype(np.float32)
-        co = (x.T @ x).tocsr()
+        co = (x.T @ x).tocoo()
         norms = np.sqrt(np.asarray(co.diagonal(), dtype=np.float64))
-        co.setdiag(0.0)
-        co.eliminate_zeros()
-        coo = co.tocoo()
-        sim = coo.data / (norms[coo.row] * norms[coo.col] + self.shrink)
+        # An item is not its own neighbour. (Masking instead of setdiag(0), which would insert
+        # explicit zeros for items without interactions.)
+        off_diagonal = (co.row != co.col) & (co.data != 0)
+        rows, cols = co.row[off_diagonal], co.col[off_diagonal]
+        sim = co.data[off_diagonal] / (norms[rows] * norms[cols] + self.shrink)
         # Keep, for each target item (column), its n_neighbors most similar items (rows).
-        order = np.lexsort((-sim, coo.col))
-        cols_sorted = coo.col[order]
+        order = np.lexsort((-sim, cols))
+        cols_sorted = cols[order]
         starts = np.searchsorted(cols_sorted, np.arange(co.shape[1]))
         rank = np.arange(order.size) - starts[cols_sorted]
         keep = order[rank < self.n_neighbors]
         self.similarity_ = sp.csr_matrix(
-            (sim[keep].astype(np.float32), (coo.row[keep], coo.col[keep])), shape=co.shape
+            (sim[keep].astype(np.float32), (rows[keep], cols[keep])), shape=co.shape
         )
         self._n_items = csr.shape[1]
         return self
@@ -728,7 +731,10 @@ def evaluate_recommender(
     for start in range(0, users.size, batch_size):
         batch = users[start : start + batch_size]
         seen = fold_in[batch]
-        scores = _as_scores(score_fn(seen), source="score_fn output")
+        raw = score_fn(seen)
+        # Accept sparse scores too (e.g. an item-kNN product left sparse).
+        dense = raw.toarray() if sp.issparse(raw) else raw  # type: ignore[union-attr]
+        scores = _as_scores(dense, source="score_fn output")
         if scores.shape != (batch.size, n_items):
             raise DimensionMismatchError(
                 f"score_fn output: shape {scores.shape}, expected {(batch.size, n_items)}"
