@@ -228,6 +228,8 @@ def evaluate(
     if keys is not None and len(keys) != source.shape[0]:
         raise InputError(f"keys: {len(keys)} keys for {source.shape[0]} rows")
 
+    if pairs is not None and keys is None:
+        raise InputError("pairs: keyed pairs need keys= (the key of each row) to look rows up")
     available = {
         "intrinsic": True,
         "noise": True,
@@ -395,6 +397,8 @@ def evaluate(
         timings[task] = time.perf_counter() - t0
 
     timings["total"] = time.perf_counter() - t_start
+    report.estimators = {meth.name: meth.encoder for meth in methods}
+    report.eval_index = eval_rows.astype(np.int64)
     report.meta.update(
         {
             "n_fit": int(fit_X.shape[0]),
@@ -449,4 +453,7 @@ def _similarity_tables(
         rows.append(row)
         coverage = results
     report.tables[task] = rows
-    report.tables[f"{task}_coverage"] = [r.as_dict() for r in coverage]
+    # Coverage depends on the keys only, not on the method, so it is one table.
+    report.tables[f"{task}_coverage"] = [
+        {k: v for k, v in r.as_dict().items() if k != "rho"} for r in coverage
+    ]

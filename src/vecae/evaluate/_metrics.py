@@ -153,14 +153,18 @@ def exact_knn(
             part = np.argpartition(-block, k - 1, axis=1)[:, :k]
         else:
             part = np.broadcast_to(np.arange(n_b), (stop - start, n_b)).copy()
-        vals = np.take_along_axis(block, part, axis=1)
+        if metric == "l2":
+            # The expanded form loses precision for near points (a query's distance to
+            # itself comes out ~1e-2, not 0): recompute the k chosen ones directly.
+            diff = Q[start:stop, None, :].astype(np.float64) - B[part].astype(np.float64)
+            vals = -np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        else:
+            vals = np.take_along_axis(block, part, axis=1)
         # Sort by score, then by index, so results are deterministic under ties.
         order = np.lexsort((part, -vals), axis=1)
         indices[start:stop] = np.take_along_axis(part, order, axis=1)
         vals = np.take_along_axis(vals, order, axis=1)
-        if metric == "l2":
-            vals = np.sqrt(np.maximum(-vals, 0.0))
-        scores[start:stop] = vals
+        scores[start:stop] = -vals if metric == "l2" else vals
     return indices, scores
 
 
@@ -228,7 +232,9 @@ def trustworthiness(
     """Trustworthiness of the embedding ``Z`` of ``X`` on a seeded subsample.
 
     Wraps :func:`sklearn.manifold.trustworthiness`, which is quadratic in the number of
-    rows; hence the subsample.
+    rows; hence the subsample. For ``"cosine"`` both spaces are L2-normalised first, so
+    that the same metric ranks neighbours in both (scikit-learn itself always ranks the
+    embedded neighbours by Euclidean distance).
 
     Parameters
     ----------
@@ -261,8 +267,11 @@ def trustworthiness(
         A, B = A[rows], B[rows]
     if not 1 <= n_neighbors < A.shape[0] / 2:
         raise InputError(f"n_neighbors={n_neighbors} must be below half the rows ({A.shape[0]})")
-    sk_metric = "cosine" if metric == "cosine" else "euclidean"
-    return float(sk_trustworthiness(A, B, n_neighbors=n_neighbors, metric=sk_metric))
+    if metric == "cosine":
+        # scikit-learn ranks the embedded neighbours with Euclidean distance whatever
+        # `metric` says; on unit vectors Euclidean order is cosine order in both spaces.
+        A, B = _normalize(A), _normalize(B)
+    return float(sk_trustworthiness(A, B, n_neighbors=n_neighbors, metric="euclidean"))
 
 
 def spearman_similarity(vecs_a: ArrayLike, vecs_b: ArrayLike, gold: ArrayLike) -> float:

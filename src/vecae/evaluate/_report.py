@@ -7,6 +7,9 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -61,11 +64,19 @@ class EvaluationReport:
         Sizes, settings and per-task timings.
     notes : list of str
         What was skipped, and why.
+    estimators : dict of str to object
+        The fitted encoders by method name (the model itself under ``"vecae"``), so a
+        result can be inspected or reused. Not serialised.
+    eval_index : ndarray of int64 or None
+        Rows of the evaluation source (``eval_vectors``, or ``train_vectors`` when the
+        sample was held out) that were evaluated. Not serialised.
     """
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    estimators: dict[str, Any] = field(default_factory=dict, repr=False)
+    eval_index: NDArray[np.int64] | None = field(default=None, repr=False)
 
     def __getitem__(self, task: str) -> list[dict[str, Any]]:
         return self.tables[task]
