@@ -144,7 +144,7 @@ def test_auroc_and_average_precision_hand_case() -> None:
 def test_split_indices_is_seeded_disjoint_and_stratified() -> None:
     y = np.array([0] * 70 + [1] * 30)
     tr, te = split_indices(y, test_size=0.3, random_state=1)
-    tr2, te2 = split_indices(y, test_size=0.3, random_state=1)
+    _, te2 = split_indices(y, test_size=0.3, random_state=1)
     np.testing.assert_array_equal(te, te2)
     assert set(tr.tolist()).isdisjoint(te.tolist())
     assert len(tr) + len(te) == 100
