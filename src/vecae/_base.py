@@ -35,7 +35,7 @@ from vecae._train import (
 )
 from vecae.models._layers import ACTIVATIONS, init_weights
 
-__all__ = ["BaseAutoencoder", "SubsetSource", "check_finite_rows", "check_width"]
+__all__ = ["BaseAutoencoder", "SubsetSource", "check_finite_rows", "check_width", "column_count"]
 
 INFERENCE_BATCH = 8192  # rows per forward pass at inference: bounded memory, fast matmuls
 
@@ -69,6 +69,14 @@ def check_finite_rows(X: np.ndarray | sp.spmatrix, source: str = "X") -> None:
         if not finite.all():
             row = start + int(np.flatnonzero(~finite)[0])
             raise InputError(f"{source}: row {row} contains NaN or Inf; remove or impute it")
+
+
+def column_count(X: object) -> int | None:
+    """Width of a 2-D array, sparse matrix or DataFrame, read without converting it."""
+    if isinstance(X, np.ndarray) or sp.issparse(X):
+        return int(X.shape[1]) if X.ndim == 2 else None  # type: ignore[union-attr]
+    columns = getattr(X, "columns", None)
+    return len(columns) if columns is not None else None
 
 
 def check_width(estimator: BaseEstimator, n_features: int) -> None:
@@ -153,7 +161,10 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.device_ = resolve_device(self.device)
         with torch_threads(self.n_threads):
             source = self._prepare_fit(X)
-            self.module_ = self._build_module()
+            # nn.Linear's constructor draws a default init from the global RNG; we overwrite it
+            # from our generator, and the fork keeps the caller's global RNG state untouched.
+            with torch.random.fork_rng(devices=[]):
+                self.module_ = self._build_module()
             init_weights(self.module_, generator)
             self.module_.to(self.device_)
             train_source, val_source = self._split(source, generator)
@@ -281,5 +292,6 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.sparse = True
         tags.non_deterministic = self.random_state is None
         return tags

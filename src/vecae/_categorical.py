@@ -10,7 +10,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from vecae._base import BaseAutoencoder, check_finite_rows, check_width
+from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count
 from vecae._exceptions import InputError
 from vecae._train import BatchSource, CodesSource, SparseSource, TensorSource
 from vecae.models.categorical import LIKELIHOODS, CategoricalConfig, CategoricalNet
@@ -135,8 +135,8 @@ class CategoricalAutoencoder(BaseAutoencoder):
     # -- input layout -------------------------------------------------------------------------
 
     def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray | sp.csr_matrix:
-        if not reset and len(np.shape(X)) == 2:
-            check_width(self, np.shape(X)[1])
+        if not reset and (n_columns := column_count(X)) is not None:
+            check_width(self, n_columns)
         X = validate_data(
             self, X, reset=reset, accept_sparse="csr", dtype=None, ensure_all_finite=False
         )

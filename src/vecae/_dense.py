@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from numbers import Integral, Real
 
-from vecae._base import BaseAutoencoder, check_finite_rows, check_width
+from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count
 from vecae._preprocess import SCALE_MODES, DenseScaler
 from vecae._train import BatchSource, TensorSource
 from vecae.models.dense import DenseConfig, DenseNet
@@ -45,8 +45,8 @@ class _DenseBase(BaseAutoencoder):
     }
 
     def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray | sp.csr_matrix:
-        if not reset and len(np.shape(X)) == 2:
-            check_width(self, np.shape(X)[1])
+        if not reset and (n_columns := column_count(X)) is not None:
+            check_width(self, n_columns)
         X = validate_data(
             self,
             X,

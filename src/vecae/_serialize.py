@@ -244,7 +244,8 @@ def load(directory: str | Path, *, device: str | None = None) -> BaseAutoencoder
         state = safetensors.torch.load_file(str(path))
     except Exception as exc:
         raise ModelFileError(f"{path}: not a valid safetensors file ({exc})") from exc
-    module = model._build_module()
+    with torch.random.fork_rng(devices=[]):  # construction draws a throwaway init
+        module = model._build_module()
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:

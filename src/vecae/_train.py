@@ -92,7 +92,9 @@ class CodesSource:
         out = torch.zeros((codes.shape[0], self.width), device=codes.device)
         known = codes >= 0
         columns = (codes + self.offsets).clamp_min(0)
-        out.scatter_(1, columns, known.to(out.dtype))
+        # scatter_add, not scatter: an unknown value (weight 0) may share a column index with a
+        # known one after clamping, and must not overwrite it.
+        out.scatter_add_(1, columns, known.to(out.dtype))
         return out
 
 
@@ -229,7 +231,7 @@ def train(
                     result.stop_reason = "diverged"
                     result.seconds = time.perf_counter() - started
                     raise TrainingDivergedError(
-                        f"training loss became {float(loss)} in epoch {epoch + 1}; the best "
+                        f"training loss became {loss.item()} in epoch {epoch + 1}; the best "
                         f"weights so far (epoch {result.best_epoch}) were kept. Try a lower "
                         "learning_rate, a smaller beta, or check the input scale."
                     )
@@ -263,7 +265,7 @@ def train(
                     f"so far (epoch {result.best_epoch}) were kept. Try a lower learning_rate, "
                     "a smaller beta, or check the input scale."
                 )
-            if monitored < best_loss - config.min_delta * abs(best_loss):
+            if math.isinf(best_loss) or monitored < best_loss - config.min_delta * abs(best_loss):
                 best_loss = monitored
                 best_state = copy.deepcopy(module.state_dict())
                 result.best_epoch = epoch + 1
