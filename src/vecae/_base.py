@@ -38,6 +38,7 @@ from vecae.models._layers import ACTIVATIONS, init_weights
 __all__ = ["BaseAutoencoder", "SubsetSource", "check_finite_rows", "check_width", "column_count"]
 
 INFERENCE_BATCH = 8192  # rows per forward pass at inference: bounded memory, fast matmuls
+SCORE_QUANTILES = 1001  # resolution of the stored training-score distribution (0.1% steps)
 
 
 class SubsetSource:
@@ -192,9 +193,13 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 self.module_.eval()
                 raise
             self._set_history(result)
-            self.threshold_ = float(
-                np.quantile(self._scores(source), 1.0 - float(self.contamination))
-            )
+            training_scores = self._scores(source)
+            # 1001 quantiles of the training scores are kept (and saved), so a threshold for any
+            # other contamination can be derived later without the training data.
+            self.score_quantiles_ = np.quantile(
+                training_scores, np.linspace(0.0, 1.0, SCORE_QUANTILES)
+            ).astype(np.float64)
+            self.threshold_ = self.threshold_for(float(self.contamination))
         return self
 
     def _split(
@@ -268,6 +273,14 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         """One score per row; higher means more anomalous (reconstruction error)."""
         check_is_fitted(self)
         return self._scores(self._prepare(X))
+
+    def threshold_for(self, contamination: float) -> float:
+        """Anomaly-score threshold that flags ``contamination`` of the training rows."""
+        check_is_fitted(self, "score_quantiles_")
+        if not 0.0 <= contamination <= 1.0:
+            raise ValueError(f"contamination must be in [0, 1], got {contamination}")
+        levels = np.linspace(0.0, 1.0, len(self.score_quantiles_))
+        return float(np.interp(1.0 - contamination, levels, self.score_quantiles_))
 
     def is_anomaly(self, X: Any, *, threshold: float | None = None) -> np.ndarray:
         """Boolean flag per row: its anomaly score exceeds the fitted (or given) threshold."""

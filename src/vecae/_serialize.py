@@ -81,6 +81,7 @@ def _sha256(path: Path) -> str:
 
 def _fitted_state(model: BaseAutoencoder) -> dict[str, Any]:
     state: dict[str, Any] = {name: _jsonable(getattr(model, name)) for name in _FITTED_SCALARS}
+    state["score_quantiles_"] = [float(q) for q in model.score_quantiles_]
     if hasattr(model, "feature_names_in_"):
         state["feature_names_in_"] = [str(n) for n in model.feature_names_in_]
     if hasattr(model, "scaler_"):
@@ -213,6 +214,7 @@ def load(directory: str | Path, *, device: str | None = None) -> BaseAutoencoder
     try:
         for name in _FITTED_SCALARS:
             setattr(model, name, fitted[name])
+        model.score_quantiles_ = np.asarray(fitted["score_quantiles_"], dtype=np.float64)
         if "feature_names_in_" in fitted:
             model.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         if config["kind"] == "categorical":

@@ -1,0 +1,97 @@
+"""Anomaly detection with a fitted vecae model.
+
+A row is anomalous when the model reconstructs it badly: the score is the reconstruction error
+for autoencoders and the negative ELBO for the variational autoencoder (``anomaly_score``).
+The flagging threshold is chosen in this order: an explicit ``threshold``; else the
+``contamination`` quantile of the model's *training* scores (stored in the model as
+``score_quantiles_``); else the threshold fitted at training time (``threshold_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["AnomalyReport", "resolve_threshold", "score_anomalies", "score_anomaly_batches"]
+
+
+@dataclass
+class AnomalyReport:
+    """Scores and flags for a set of rows; higher scores are more anomalous."""
+
+    keys: list[str] | None
+    scores: np.ndarray
+    flags: np.ndarray
+    threshold: float
+
+    def top(self, n: int) -> list[tuple[str | int, float]]:
+        """The ``n`` highest-scoring rows as ``(key or row index, score)``, highest first."""
+        order = np.argsort(-self.scores, kind="stable")[: max(0, n)]
+        names: Sequence[str | int] = self.keys if self.keys is not None else range(len(self.scores))
+        return [(names[i], float(self.scores[i])) for i in order]
+
+    @property
+    def n_flagged(self) -> int:
+        return int(self.flags.sum())
+
+
+def resolve_threshold(
+    model: Any, *, threshold: float | None = None, contamination: float | None = None
+) -> float:
+    """The threshold to flag with, following the precedence in the module docstring."""
+    if threshold is not None and contamination is not None:
+        raise ValueError("give either threshold or contamination, not both")
+    if threshold is not None:
+        return float(threshold)
+    if contamination is not None:
+        return float(model.threshold_for(contamination))
+    return float(model.threshold_)
+
+
+def score_anomalies(
+    model: Any,
+    vectors: Any,
+    keys: Sequence[str] | None = None,
+    *,
+    threshold: float | None = None,
+    contamination: float | None = None,
+) -> AnomalyReport:
+    """Score ``vectors`` with ``model`` and flag those above the threshold.
+
+    Parameters
+    ----------
+    model : fitted vecae estimator
+    vectors : array-like or sparse matrix of shape (n_samples, n_features)
+    keys : sequence of str, optional
+        Names of the rows, carried into the report.
+    threshold : float, optional
+        Flag rows whose score exceeds this value.
+    contamination : float, optional
+        Flag rows above the ``1 - contamination`` quantile of the training scores.
+    """
+    limit = resolve_threshold(model, threshold=threshold, contamination=contamination)
+    scores = np.asarray(model.anomaly_score(vectors), dtype=np.float64)
+    if keys is not None and len(keys) != len(scores):
+        raise ValueError(f"got {len(keys)} keys for {len(scores)} rows")
+    return AnomalyReport(
+        keys=list(keys) if keys is not None else None,
+        scores=scores,
+        flags=scores > limit,
+        threshold=limit,
+    )
+
+
+def score_anomaly_batches(
+    model: Any,
+    batches: Iterable[tuple[Sequence[str] | None, Any]],
+    *,
+    threshold: float | None = None,
+    contamination: float | None = None,
+) -> Iterable[AnomalyReport]:
+    """Streaming form of :func:`score_anomalies` over ``(keys, vectors)`` batches."""
+    limit = resolve_threshold(model, threshold=threshold, contamination=contamination)
+    for keys, vectors in batches:
+        yield score_anomalies(model, vectors, keys, threshold=limit)
