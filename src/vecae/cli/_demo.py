@@ -1,0 +1,172 @@
+"""``vecae demo``: compress GloVe 6B 50d with a VAE and show what changed.
+
+Shows the nearest neighbours of a few words before (original 50-d) and after (encodings),
+and a word-similarity table (Spearman rho against human judgements) for the encodings, the
+original vectors and the PCA family at the same dimension.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from rich.table import Table
+
+from vecae.cli._estimators import build_estimator
+from vecae.cli._output import Output
+
+__all__ = ["QUERY_WORDS", "run_demo"]
+
+QUERY_WORDS = ("king", "computer", "paris", "happy", "river")
+SHORT_NAMES = {
+    "EN-WS-353-ALL": "WS353",
+    "EN-SIMLEX-999": "SimLex",
+    "EN-MEN-TR-3k": "MEN",
+    "EN-RW-STANFORD": "RW",
+    "EN-SimVerb-3500": "SimVerb",
+    "EN-MTurk-771": "MTurk",
+}
+N_NEIGHBOURS = 5
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.maximum(norms, 1e-12)
+
+
+def _neighbours(U: np.ndarray, words: list[str], row: int, k: int) -> list[str]:
+    sims = U @ U[row]
+    sims[row] = -np.inf
+    top = np.argpartition(-sims, k)[:k]
+    top = top[np.argsort(-sims[top], kind="stable")]
+    return [words[i] for i in top]
+
+
+def run_demo(
+    out: Output,
+    *,
+    n_words: int,
+    epochs: int | None,
+    latent_dim: int,
+    seed: int,
+    threads: int | None,
+) -> dict[str, Any]:
+    from vecae.datasets import load_glove
+    from vecae.evaluate import (
+        ABTTPCA,
+        DEFAULT_WORDSIM_SETS,
+        PCABaseline,
+        WhitenedPCA,
+        evaluate_word_similarity,
+    )
+
+    started = time.perf_counter()
+    with out.step("loading GloVe 6B 50d"):
+        words, mapped = load_glove(n_words)
+        X = np.array(mapped, dtype=np.float32)
+    out.info(f"GloVe 6B 50d: the {len(words):,} most frequent words, {X.shape[1]} dimensions")
+
+    model = build_estimator(
+        "vae",
+        latent_dim=latent_dim,
+        epochs=epochs,
+        random_state=seed,
+        n_threads=threads,
+        verbose=out.show_progress,
+    )
+    out.info(f"training a VAE: {X.shape[1]} -> {latent_dim} dimensions")
+    model.fit(X)
+    Z = model.transform(X)
+
+    # Nearest neighbours before and after.
+    position = {w: i for i, w in enumerate(words)}
+    U_before, U_after = _unit(X), _unit(Z)
+    k = min(N_NEIGHBOURS, len(words) - 1)
+    neighbours: dict[str, dict[str, list[str]]] = {}
+    for word in QUERY_WORDS:
+        if word in position:
+            row = position[word]
+            neighbours[word] = {
+                "original": _neighbours(U_before, words, row, k),
+                "vecae": _neighbours(U_after, words, row, k),
+            }
+
+    # Word similarity: the encodings against the original vectors and the PCA family.
+    with out.step("word similarity"):
+        methods: list[tuple[str, int, np.ndarray]] = [
+            ("vecae", latent_dim, Z),
+            ("original", X.shape[1], X),
+        ]
+        for name, baseline in (
+            ("pca", PCABaseline(latent_dim, random_state=seed)),
+            ("whitened-pca", WhitenedPCA(latent_dim, random_state=seed)),
+            ("abtt-pca", ABTTPCA(latent_dim, random_state=seed)),
+        ):
+            methods.append((name, latent_dim, baseline.fit_transform(X)))
+        sets = list(DEFAULT_WORDSIM_SETS)
+        similarity = []
+        for name, dim, vectors in methods:
+            results = evaluate_word_similarity(words, vectors, sets)
+            similarity.append(
+                {
+                    "method": name,
+                    "dim": dim,
+                    "mean_rho": results.mean_rho,
+                    "sets": {s: r.rho for s, r in results.sets.items()},
+                    "pairs_used": {s: r.pairs_used for s, r in results.sets.items()},
+                }
+            )
+
+    data = {
+        "words": len(words),
+        "dim": int(X.shape[1]),
+        "latent_dim": latent_dim,
+        "training": {
+            "epochs_run": int(model.n_epochs_),
+            "best_epoch": int(model.best_epoch_),
+            "stop_reason": model.stop_reason_,
+            "final_train_loss": model.history_["train_loss"][-1] if model.n_epochs_ else None,
+            "final_val_loss": model.history_["val_loss"][-1] if model.n_epochs_ else None,
+            "seconds": model.fit_seconds_,
+        },
+        "neighbours": neighbours,
+        "word_similarity": similarity,
+        "seconds": time.perf_counter() - started,
+    }
+    if out.json_mode:
+        out.emit_json(data)
+        return data
+
+    out.print(
+        f"trained {data['training']['epochs_run']} epochs in {model.fit_seconds_:.1f} s "
+        f"({model.stop_reason_})"
+    )
+    table = Table(title=f"Nearest neighbours: original {X.shape[1]}-d vs vecae {latent_dim}-d")
+    table.add_column("word", style="bold")
+    table.add_column(f"original ({X.shape[1]}-d)")
+    table.add_column(f"vecae ({latent_dim}-d)")
+    for word, found in neighbours.items():
+        table.add_row(word, ", ".join(found["original"]), ", ".join(found["vecae"]))
+    out.print(table)
+
+    sim = Table(title="Word similarity (Spearman rho; higher is better)")
+    sim.add_column("method", no_wrap=True)
+    sim.add_column("dim", justify="right")
+    sim.add_column("mean", justify="right", style="bold")
+    for s in sets:
+        sim.add_column(SHORT_NAMES.get(s, s.removeprefix("EN-")), justify="right")
+    for row in similarity:
+        sim.add_row(
+            row["method"],
+            str(row["dim"]),
+            _rho(row["mean_rho"]),
+            *(_rho(row["sets"][s]) for s in sets),
+        )
+    out.print(sim)
+    out.print(f"[dim]done in {data['seconds']:.0f} s[/dim]")
+    return data
+
+
+def _rho(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}"

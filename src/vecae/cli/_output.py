@@ -1,0 +1,248 @@
+"""Console output for the command line: human tables, ``--json``, progress and errors.
+
+Conventions every command follows:
+
+* results for people go to stdout as rich tables; with ``--json`` stdout holds exactly one
+  JSON document and nothing else;
+* progress bars, warnings and errors go to stderr; ``--quiet`` turns the progress bars off;
+* an error is one line, ``error: <message>``, and a non-zero exit status; no traceback unless
+  ``VECAE_DEBUG=1`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import math
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from vecae._exceptions import VecaeError
+
+__all__ = [
+    "EXIT_ERROR",
+    "CliError",
+    "Output",
+    "atomic_path",
+    "guarded",
+    "jsonable",
+    "one_line",
+]
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "VECAE_DEBUG"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(Exception):
+    """A problem the command line itself detects (bad combination of options, and so on)."""
+
+
+def one_line(text: object) -> str:
+    """Collapse a message onto one line."""
+    return " ".join(str(text).split())
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data: numpy scalars and arrays become Python values, NaN/Inf become None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        return jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Output:
+    """Where a command writes: stdout for results, stderr for progress and diagnostics."""
+
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        # file=None: rich looks sys.stdout/sys.stderr up at every write, so redirection works.
+        self.out = Console(highlight=False, soft_wrap=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    @property
+    def show_progress(self) -> bool:
+        return not self.quiet
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """Human output (tables, summaries); suppressed with ``--json``."""
+        if not self.json_mode:
+            self.out.print(*objects, **kwargs)
+
+    def info(self, message: str) -> None:
+        """A status line for people, on stderr; suppressed by ``--quiet`` and ``--json``."""
+        if not self.quiet and not self.json_mode:
+            self.err.print(message, highlight=False)
+
+    def emit_json(self, data: Any) -> None:
+        """The single JSON document of ``--json`` mode."""
+        if self.json_mode:
+            sys.stdout.write(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
+            sys.stdout.flush()
+
+    @contextlib.contextmanager
+    def progress(self, label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        """A progress bar on stderr; yields ``advance(n)``. Silent with ``--quiet``."""
+        if not self.show_progress:
+            yield lambda n: None
+            return
+        columns = (
+            [SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn()]
+            if total is not None
+            else [SpinnerColumn(), TextColumn(label), TextColumn("{task.completed:,} rows")]
+        )
+        with Progress(*columns, TimeElapsedColumn(), console=self.err, transient=False) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda n: bar.advance(task, n)
+
+    @contextlib.contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        """A spinner for a step without a measurable amount of work."""
+        if not self.show_progress:
+            yield
+            return
+        with Progress(
+            SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=self.err
+        ) as bar:
+            task = bar.add_task(label, total=1)
+            yield
+            bar.update(task, completed=1)
+
+
+def _print_error(message: str) -> None:
+    sys.stderr.write(f"error: {one_line(message)}\n")
+    sys.stderr.flush()
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    sys.stderr.write(f"warning: {one_line(message)}\n")
+    sys.stderr.flush()
+
+
+def guarded(fn: F) -> F:
+    """Run a command with the command line's error and warning conventions.
+
+    Expected failures (bad input, missing files, existing outputs, library errors) print one
+    ``error:`` line and exit 1. Anything else prints its type and message and a hint to rerun
+    with ``VECAE_DEBUG=1``, which re-raises it so the traceback shows.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(os.environ.get(DEBUG_ENV))
+        with warnings.catch_warnings():
+            warnings.resetwarnings()
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("default", UserWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return fn(*args, **kwargs)
+            except (click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except KeyboardInterrupt:
+                if debug:
+                    raise
+                _print_error("interrupted")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            except (CliError, VecaeError, OSError, ValueError) as exc:
+                if debug:
+                    raise
+                _print_error(_describe(exc))
+                raise typer.Exit(EXIT_ERROR) from None
+            except Exception as exc:
+                if debug:
+                    raise
+                _print_error(
+                    f"unexpected {type(exc).__name__}: {exc} "
+                    f"(rerun with {DEBUG_ENV}=1 to see the traceback)"
+                )
+                raise typer.Exit(EXIT_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _describe(exc: BaseException) -> str:
+    """The message of an expected error; OS errors name the path and the reason."""
+    if isinstance(exc, OSError) and not isinstance(exc, VecaeError) and exc.filename:
+        reason = exc.strerror or type(exc).__name__
+        return f"{exc.filename}: {reason.lower() if reason[:1].isupper() else reason}"
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def refuse_existing(path: Path, overwrite: bool, what: str = "output") -> None:
+    """Fail before any work when an output exists and ``--overwrite`` was not given."""
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise CliError(f"{path}: {what} already exists; pass --overwrite to replace it")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, overwrite: bool) -> Iterator[Path]:
+    """A temporary file beside ``path``; renamed into place only if the block succeeds."""
+    refuse_existing(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: Path, *, overwrite: bool) -> Iterator[Path]:
+    """A temporary directory beside ``path``; it replaces ``path`` only on success."""
+    import shutil
+
+    refuse_existing(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield staging
+        if path.exists():
+            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, backup)
+            os.replace(staging, path)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
