@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV
@@ -47,7 +46,7 @@ def test_categorical_fields_shape(breastw_fields):
 
 
 def test_categorical_string_fields_shape(breastw_fields):
-    words = np.array(["v%d" % v for v in breastw_fields.ravel()]).reshape(breastw_fields.shape)
+    words = np.array([f"v{v}" for v in breastw_fields.ravel()]).reshape(breastw_fields.shape)
     model = CategoricalAutoencoder(latent_dim=3, **FAST).fit(words)
     assert model.inverse_transform(model.transform(words[:4])).shape == (4, 9)
 
@@ -109,9 +108,10 @@ def test_training_lowers_validation_loss(cls, glove_vectors):
     untrained = cls(latent_dim=8, hidden=(64,), epochs=0, random_state=0).fit(glove_vectors)
     trained = cls(latent_dim=8, hidden=(64,), epochs=30, random_state=0).fit(glove_vectors)
     # Same split (same seed): compare the reconstruction error of held-out-like data.
-    assert trained.anomaly_score(glove_vectors).mean() < 0.8 * untrained.anomaly_score(
-        glove_vectors
-    ).mean()
+    assert (
+        trained.anomaly_score(glove_vectors).mean()
+        < 0.8 * untrained.anomaly_score(glove_vectors).mean()
+    )
 
 
 def test_history_has_train_and_validation_loss_per_epoch(glove_vectors):
@@ -149,9 +149,7 @@ def test_categorical_reconstruction_beats_majority_baseline(breastw_fields):
     model.fit(breastw_fields)
     predicted = model.inverse_transform(model.transform(breastw_fields))
     accuracy = (predicted == breastw_fields).mean()
-    majority = np.mean(
-        [np.bincount(column).max() / len(column) for column in breastw_fields.T]
-    )
+    majority = np.mean([np.bincount(column).max() / len(column) for column in breastw_fields.T])
     assert accuracy > majority + 0.05
 
 
@@ -188,7 +186,7 @@ def test_different_random_states_differ(glove_vectors):
 def test_nan_in_input_names_the_row(glove_vectors):
     X = glove_vectors[:200].copy()
     X[37, 4] = np.nan
-    with pytest.raises(InputError, match="row 37"):
+    with pytest.raises(InputError, match=r"row 37"):
         Autoencoder(**FAST).fit(X)
 
 
@@ -196,19 +194,19 @@ def test_inf_at_transform_names_the_row(glove_vectors):
     model = Autoencoder(latent_dim=4, **FAST).fit(glove_vectors)
     X = glove_vectors[:10].copy()
     X[3, 0] = np.inf
-    with pytest.raises(ValueError, match="row 3"):
+    with pytest.raises(ValueError, match=r"row 3"):
         model.transform(X)
 
 
 def test_wrong_dimension_at_transform_is_a_clear_error(glove_vectors):
     model = Autoencoder(latent_dim=4, **FAST).fit(glove_vectors)
-    with pytest.raises(DimensionMismatchError, match="X has 49 features.*expecting 50"):
+    with pytest.raises(DimensionMismatchError, match=r"X has 49 features.*expecting 50"):
         model.transform(glove_vectors[:5, :49])
 
 
 def test_invalid_parameter_is_rejected_in_fit_not_init(glove_vectors):
     model = Autoencoder(latent_dim=0)
-    with pytest.raises(ValueError, match="latent_dim"):
+    with pytest.raises(ValueError, match=r"latent_dim"):
         model.fit(glove_vectors)
 
 
@@ -246,7 +244,10 @@ def test_works_in_a_pipeline(glove_vectors):
 def test_works_in_grid_search(glove_vectors):
     # score = mean ELBO of held-out folds, so the search picks by generalisation.
     search = GridSearchCV(
-        Autoencoder(**FAST), {"latent_dim": [2, 8]}, cv=2, scoring=lambda m, X, y=None: m.score_samples(X).mean()
+        Autoencoder(**FAST),
+        {"latent_dim": [2, 8]},
+        cv=2,
+        scoring=lambda m, X, y=None: m.score_samples(X).mean(),
     ).fit(glove_vectors[:1000])
     assert search.best_params_["latent_dim"] == 8
 

@@ -42,7 +42,7 @@ def test_history_of_a_new_user_excludes_its_items(recommender, interactions):
 
 
 def test_unknown_user_is_a_clear_error(recommender):
-    with pytest.raises(InputError, match="'nobody'"):
+    with pytest.raises(InputError, match=r"'nobody'"):
         recommender.recommend_user("nobody")
 
 

@@ -31,7 +31,9 @@ def test_round_trip_keeps_anomaly_scores_and_threshold(saved, glove_vectors):
     model, path = saved
     loaded = vecae.load(path)
     assert loaded.threshold_ == model.threshold_
-    np.testing.assert_array_equal(loaded.anomaly_score(glove_vectors), model.anomaly_score(glove_vectors))
+    np.testing.assert_array_equal(
+        loaded.anomaly_score(glove_vectors), model.anomaly_score(glove_vectors)
+    )
 
 
 def test_round_trip_keeps_history(saved):
@@ -43,8 +45,10 @@ def test_round_trip_categorical_string_fields(tmp_path, breastw_fields):
     fields = np.char.add("v", breastw_fields.astype(str))
     model = CategoricalAutoencoder(latent_dim=3, **FAST).fit(fields)
     loaded = vecae.load(model.save(tmp_path / "c"))
-    np.testing.assert_array_equal(loaded.inverse_transform(loaded.transform(fields)),
-                                  model.inverse_transform(model.transform(fields)))
+    np.testing.assert_array_equal(
+        loaded.inverse_transform(loaded.transform(fields)),
+        model.inverse_transform(model.transform(fields)),
+    )
 
 
 def test_round_trip_multi_hot(tmp_path, sst2_bags):
@@ -56,7 +60,9 @@ def test_round_trip_multi_hot(tmp_path, sst2_bags):
 def test_directory_holds_config_and_safetensors_only(saved):
     _, path = saved
     assert sorted(p.name for p in path.iterdir()) == [
-        "config.json", "preprocessing.safetensors", "weights.safetensors"
+        "config.json",
+        "preprocessing.safetensors",
+        "weights.safetensors",
     ]
 
 
@@ -64,7 +70,9 @@ def test_config_records_kind_dimensions_and_versions(saved):
     _, path = saved
     config = json.loads((path / "config.json").read_text())
     assert (config["kind"], config["fitted"]["n_features_in_"], config["params"]["latent_dim"]) == (
-        "variational", 50, 4
+        "variational",
+        50,
+        4,
     ) and "torch" in config["versions"]
 
 
@@ -75,7 +83,7 @@ def test_save_refuses_to_overwrite_by_default(saved):
 
 
 def test_save_overwrite_replaces_the_model(saved, glove_vectors):
-    model, path = saved
+    _model, path = saved
     other = VariationalAutoencoder(latent_dim=6, **FAST).fit(glove_vectors)
     other.save(path, overwrite=True)
     assert vecae.load(path).latent_dim == 6
@@ -84,7 +92,7 @@ def test_save_overwrite_replaces_the_model(saved, glove_vectors):
 def test_missing_weights_file_is_named(saved):
     _, path = saved
     (path / "weights.safetensors").unlink()
-    with pytest.raises(ModelFileError, match="weights.safetensors"):
+    with pytest.raises(ModelFileError, match=r"weights.safetensors"):
         vecae.load(path)
 
 
@@ -92,7 +100,7 @@ def test_truncated_weights_file_is_named(saved):
     _, path = saved
     weights = path / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(ModelFileError, match="weights.safetensors.*truncated or modified"):
+    with pytest.raises(ModelFileError, match=r"weights.safetensors.*truncated or modified"):
         vecae.load(path)
 
 
@@ -102,14 +110,14 @@ def test_tampered_preprocessing_file_is_named(saved):
     data = bytearray(stats.read_bytes())
     data[-1] ^= 0xFF
     stats.write_bytes(bytes(data))
-    with pytest.raises(ModelFileError, match="preprocessing.safetensors"):
+    with pytest.raises(ModelFileError, match=r"preprocessing.safetensors"):
         vecae.load(path)
 
 
 def test_missing_config_is_named(saved):
     _, path = saved
     (path / "config.json").unlink()
-    with pytest.raises(ModelFileError, match="config.json"):
+    with pytest.raises(ModelFileError, match=r"config.json"):
         vecae.load(path)
 
 
@@ -118,7 +126,7 @@ def test_newer_format_version_is_refused(saved):
     config = json.loads((path / "config.json").read_text())
     config["format_version"] = 99
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFileError, match="format_version 99"):
+    with pytest.raises(ModelFileError, match=r"format_version 99"):
         vecae.load(path)
 
 
@@ -144,6 +152,6 @@ def test_pickled_weights_are_refused_and_never_run(saved, tmp_path):
     config = json.loads((path / "config.json").read_text())
     config["files"]["weights.safetensors"] = hashlib.sha256(weights.read_bytes()).hexdigest()
     (path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFileError, match="weights.safetensors"):
+    with pytest.raises(ModelFileError, match=r"weights.safetensors"):
         vecae.load(path)
     assert not marker.exists()

@@ -13,7 +13,7 @@ from vecae._train import CodesSource, SparseSource
 
 def test_nan_loss_stops_with_advice(glove_vectors):
     model = Autoencoder(latent_dim=4, hidden=(32,), learning_rate=1e6, random_state=0, epochs=50)
-    with pytest.raises(TrainingDivergedError, match="lower learning_rate"):
+    with pytest.raises(TrainingDivergedError, match=r"lower learning_rate"):
         model.fit(glove_vectors * 1e3)
 
 
@@ -52,5 +52,7 @@ def test_codes_source_one_hot_encodes_fields():
 
 def test_n_threads_is_restored_after_fit(glove_vectors):
     before = torch.get_num_threads()
-    Autoencoder(latent_dim=4, hidden=(32,), epochs=1, n_threads=1, random_state=0).fit(glove_vectors)
+    Autoencoder(latent_dim=4, hidden=(32,), epochs=1, n_threads=1, random_state=0).fit(
+        glove_vectors
+    )
     assert torch.get_num_threads() == before

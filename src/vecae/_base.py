@@ -75,14 +75,15 @@ def check_finite_rows(X: np.ndarray | sp.spmatrix, source: str = "X") -> None:
 def column_count(X: object) -> int | None:
     """Width of a 2-D array, sparse matrix or DataFrame, read without converting it."""
     if isinstance(X, np.ndarray) or sp.issparse(X):
-        return int(X.shape[1]) if X.ndim == 2 else None  # type: ignore[union-attr]
+        shape = X.shape  # type: ignore[attr-defined]
+        return int(shape[1]) if len(shape) == 2 else None
     columns = getattr(X, "columns", None)
     return len(columns) if columns is not None else None
 
 
 def check_width(estimator: BaseEstimator, n_features: int) -> None:
     """Same wording as scikit-learn, as a :class:`DimensionMismatchError`."""
-    expected = estimator.n_features_in_  # type: ignore[attr-defined]
+    expected = estimator.n_features_in_
     if n_features != expected:
         raise DimensionMismatchError(
             f"X has {n_features} features, but {type(estimator).__name__} is expecting "
@@ -94,6 +95,9 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Shared fit / transform / score / save machinery. Not for direct use."""
 
     _kind: ClassVar[str]
+    # The family's network (DenseNet, VariationalNet or CategoricalNet). Typed loosely because
+    # each family calls its own methods on it and nn.Module attribute access is untyped anyway.
+    module_: Any
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden": ["array-like"],
@@ -132,7 +136,9 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         """Per-row anomaly score in model space; higher is more anomalous."""
 
-    def _training_loss(self, batch: torch.Tensor, epoch: int, generator: torch.Generator) -> torch.Tensor:
+    def _training_loss(
+        self, batch: torch.Tensor, epoch: int, generator: torch.Generator
+    ) -> torch.Tensor:
         return self.module_.loss(self._corrupt(batch, generator), batch)  # type: ignore[no-any-return]
 
     def _validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -206,7 +212,7 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self, source: BatchSource, generator: torch.Generator
     ) -> tuple[BatchSource, BatchSource | None]:
         n = source.n_rows
-        n_val = int(round(self.validation_fraction * n))
+        n_val = round(self.validation_fraction * n)
         if n_val == 0 or n - n_val < 1:
             return source, None
         order = torch.randperm(n, generator=generator)

@@ -175,6 +175,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
         return self._codes_source(X)
 
     def _codes_source(self, X: np.ndarray) -> CodesSource:
+        assert self.categories_ is not None  # only called for field input
         codes = np.empty(X.shape, dtype=np.int64)
         for j, (cats, kind) in enumerate(zip(self.categories_, self.category_kinds_, strict=True)):
             column = _as_category_column(X[:, j], kind)
@@ -225,7 +226,8 @@ class CategoricalAutoencoder(BaseAutoencoder):
         Z = check_array(Z, dtype=np.float32)
         if Z.shape[1] != self.latent_dim:
             raise ValueError(
-                f"Z has {Z.shape[1]} columns, but this model encodes to latent_dim={self.latent_dim}"
+                f"Z has {Z.shape[1]} columns, but this model encodes to "
+                f"latent_dim={self.latent_dim}"
             )
         source = TensorSource(torch.from_numpy(Z).to(self.device_))
         return self._map(source, self.module_.decode).reshape(len(Z), self.one_hot_width_)
@@ -245,7 +247,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
             return torch.softmax(logits, dim=1).numpy()
         if self.likelihood_ == "binary":
             return torch.sigmoid(logits).numpy()
-        predictions = self.module_.field_predictions(logits).numpy()
+        predictions: np.ndarray = self.module_.field_predictions(logits).numpy()
         if self.categories_ is None:
             return predictions
         columns = [cats[predictions[:, j]] for j, cats in enumerate(self.categories_)]

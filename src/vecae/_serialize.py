@@ -208,7 +208,9 @@ def load(directory: str | Path, *, device: str | None = None) -> BaseAutoencoder
     try:
         model = cls(**params)
     except TypeError as exc:
-        raise ModelFileError(f"{directory / CONFIG}: parameters do not match {cls.__name__}") from exc
+        raise ModelFileError(
+            f"{directory / CONFIG}: parameters do not match {cls.__name__}"
+        ) from exc
 
     fitted = config["fitted"]
     try:
@@ -227,7 +229,9 @@ def load(directory: str | Path, *, device: str | None = None) -> BaseAutoencoder
                 dtypes = {"int": np.int64, "float": np.float64, "str": str}
                 model.categories_ = [
                     np.asarray(values, dtype=dtypes[kind])
-                    for values, kind in zip(fitted["categories_"], model.category_kinds_, strict=True)
+                    for values, kind in zip(
+                        fitted["categories_"], model.category_kinds_, strict=True
+                    )
                 ]
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{directory / CONFIG}: fitted state incomplete ({exc})") from exc

@@ -274,9 +274,7 @@ def train(
                 stale_epochs += 1
             scheduler.step(monitored)
             if stale_epochs >= config.patience:
-                result.stop_reason = (
-                    f"early stopping: no improvement for {config.patience} epochs"
-                )
+                result.stop_reason = f"early stopping: no improvement for {config.patience} epochs"
                 break
 
     module.load_state_dict(best_state)

@@ -12,6 +12,7 @@ Three output likelihoods share one MLP body:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import torch
@@ -20,7 +21,7 @@ from torch.nn import functional as F
 
 from vecae.models._layers import mlp
 
-__all__ = ["LIKELIHOODS", "CategoricalNet", "CategoricalConfig"]
+__all__ = ["LIKELIHOODS", "CategoricalConfig", "CategoricalNet"]
 
 LIKELIHOODS = ("softmax", "multinomial", "binary")
 
@@ -51,7 +52,7 @@ class CategoricalNet(nn.Module):
         self.decoder = mlp(widths[::-1], activation=config.activation, dropout=config.dropout)
         bounds = torch.tensor([0, *config.field_sizes]).cumsum(0) if config.field_sizes else None
         self.field_bounds: list[tuple[int, int]] = (
-            [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+            [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
             if bounds is not None
             else []
         )
