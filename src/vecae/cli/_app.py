@@ -256,9 +256,19 @@ def _encode_stream(
     """Open ``path`` for streaming and check its width against the model."""
     from vecae.io import iter_embeddings
 
-    stream = iter_embeddings(path, fmt, batch_size=batch_size)
-    _check_width(path, stream.dim, model, model_dir)
-    return stream
+    return iter_embeddings(path, fmt, batch_size=batch_size)
+
+
+def _encoded_batches(
+    model: Any, model_dir: Path, path: Path, stream: Any
+) -> Any:
+    """``(keys, vectors, encodings)`` per batch; the width is checked on the data itself, so
+    a header that lies about the dimension is reported as such by the reader first."""
+    for keys, vectors in stream:
+        _check_width(path, int(vectors.shape[1]), model, model_dir)
+        encodings = model.transform(vectors)
+        _release_pages(vectors)
+        yield keys, vectors, encodings
 
 
 # ---------------------------------------------------------------------------- fit
@@ -439,9 +449,7 @@ def encode(
             output, out_format, int(model.latent_dim), stream.has_keys, overwrite=overwrite
         )
         with out.progress(f"encoding {input.name}", total=stream.n_rows) as advance, writer:
-            for keys, vectors in stream:
-                Z = model.transform(vectors)
-                _release_pages(vectors)
+            for keys, vectors, Z in _encoded_batches(model, model_dir, input, stream):
                 writer.write(keys, Z)
                 n += len(Z)
                 advance(len(vectors))
@@ -587,9 +595,8 @@ def index_build(
     parts: list[np.ndarray] = []
     keys: list[str] = []
     with out.progress(f"encoding {input.name}", total=stream.n_rows) as advance:
-        for batch_keys, vectors in stream:
-            parts.append(model.transform(vectors))
-            _release_pages(vectors)
+        for batch_keys, vectors, Z in _encoded_batches(model, model_dir, input, stream):
+            parts.append(Z)
             if batch_keys is None:
                 keys.extend(str(i) for i in range(len(keys), len(keys) + len(vectors)))
             else:

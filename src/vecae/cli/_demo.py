@@ -64,7 +64,7 @@ def run_demo(
     started = time.perf_counter()
     with out.step("loading GloVe 6B 50d"):
         words, mapped = load_glove(n_words)
-        X = np.array(mapped, dtype=np.float32)
+        X = np.ascontiguousarray(mapped, dtype=np.float32)
     out.info(f"GloVe 6B 50d: the {len(words):,} most frequent words, {X.shape[1]} dimensions")
 
     model = build_estimator(

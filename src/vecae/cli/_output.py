@@ -130,7 +130,8 @@ class Output:
             yield
             return
         with Progress(
-            SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=self.err
+            SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=self.err,
+            transient=True,
         ) as bar:
             task = bar.add_task(label, total=1)
             yield
