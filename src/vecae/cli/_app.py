@@ -955,12 +955,12 @@ def recommender_fit(
     with out.step(f"reading {interactions}"):
         matrix = _interactions(interactions, user_col, item_col, weight_col)
     out.info(f"{matrix.n_users:,} users x {matrix.n_items:,} items")
-    params = {"epochs": epochs, "latent_dim": latent_dim}
+    # Only what the user set: the recommender's own (Mult-DAE) defaults apply otherwise.
+    params = {"epochs": epochs, "latent_dim": latent_dim, "random_state": seed,
+              "n_threads": threads}  # fmt: skip
     recommender = Recommender.fit(
         matrix,
-        random_state=seed,
         verbose=out.show_progress,
-        n_threads=threads,
         **{name: value for name, value in params.items() if value is not None},
     )
     saved = recommender.save(output, overwrite=overwrite)
