@@ -57,4 +57,7 @@ def write_lines(path: Path, lines: Sequence[str]) -> Path:
 
 
 def glove_lines(words: list[str], vectors: np.ndarray) -> list[str]:
-    return [w + " " + " ".join(repr(float(v)) for v in row) for w, row in zip(words, vectors)]
+    return [
+        w + " " + " ".join(repr(float(v)) for v in row)
+        for w, row in zip(words, vectors, strict=True)
+    ]

@@ -42,8 +42,9 @@ def glove_txt(data_dir: Path, glove_words: tuple[list[str], np.ndarray]) -> Path
 def model_dir(data_dir: Path, glove_txt: Path) -> Path:
     """A VAE fitted by ``vecae fit`` on the GloVe slice (2 epochs, 8-d)."""
     path = data_dir / "model"
-    run = vecae("fit", glove_txt, "-o", path, "--epochs", 2, "--latent-dim", LATENT,
-                "--seed", 0, "--quiet")  # fmt: skip
+    run = vecae(
+        "fit", glove_txt, "-o", path, "--epochs", 2, "--latent-dim", LATENT, "--seed", 0, "--quiet"
+    )
     assert run.exit_code == 0, run
     return path
 

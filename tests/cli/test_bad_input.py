@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.cli.cli_helpers import N_WORDS, error_line, glove_lines, vecae, write_lines
+
 from vecae.io import read_embeddings, write_embeddings
 
 

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.cli.cli_helpers import LATENT, N_WORDS, error_line
+from tests.cli.cli_helpers import vecae as run_vecae
 
 import vecae
 from vecae.cli._estimators import build_estimator
 from vecae.io import detect_format, read_embeddings, write_embeddings
-
-from tests.cli.cli_helpers import LATENT, N_WORDS, error_line
-from tests.cli.cli_helpers import vecae as run_vecae
 
 
 def test_fit_saves_a_model_with_the_requested_shape(model_dir: Path) -> None:
@@ -31,8 +30,24 @@ def test_fit_summary_says_why_it_stopped_and_where(tmp_path: Path, glove_txt: Pa
 
 
 def test_fit_json_reports_history(tmp_path: Path, glove_txt: Path) -> None:
-    run = run_vecae("fit", glove_txt, "-o", tmp_path / "m", "--model", "dense", "--epochs", 3,
-                    "--latent-dim", 4, "--hidden", "32", "--noise", 0.1, "--json", "--quiet")  # fmt: skip
+    run = run_vecae(
+        "fit",
+        glove_txt,
+        "-o",
+        tmp_path / "m",
+        "--model",
+        "dense",
+        "--epochs",
+        3,
+        "--latent-dim",
+        4,
+        "--hidden",
+        "32",
+        "--noise",
+        0.1,
+        "--json",
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     data = run.json()
     assert data["kind"] == "dense"
@@ -125,11 +140,26 @@ def test_categorical_table_fit_then_encode(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     colour = rng.choice(["red", "green", "blue"], 300)
     size = np.where(colour == "red", "S", rng.choice(["M", "L"], 300))
-    rows = ["id,colour,size"] + [f"r{i},{c},{s}" for i, (c, s) in enumerate(zip(colour, size))]
+    rows = ["id,colour,size"] + [
+        f"r{i},{c},{s}" for i, (c, s) in enumerate(zip(colour, size, strict=True))
+    ]
     table.write_text("\n".join(rows) + "\n")
     model = tmp_path / "cat"
-    run = run_vecae("fit", table, "-o", model, "--model", "categorical", "--key-column", "id",
-                    "--latent-dim", 2, "--epochs", 2, "--quiet")  # fmt: skip
+    run = run_vecae(
+        "fit",
+        table,
+        "-o",
+        model,
+        "--model",
+        "categorical",
+        "--key-column",
+        "id",
+        "--latent-dim",
+        2,
+        "--epochs",
+        2,
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     out = tmp_path / "codes.csv"
     run = run_vecae("encode", model, table, "-o", out, "--key-column", "id", "--quiet")
@@ -146,7 +176,19 @@ def test_categorical_sparse_fit(tmp_path: Path) -> None:
     bags.data[:] = 1.0
     src = tmp_path / "bags.npz"
     write_embeddings(src, bags)
-    run = run_vecae("fit", src, "-o", tmp_path / "m", "--model", "categorical", "--epochs", 1,
-                    "--latent-dim", 3, "--json", "--quiet")  # fmt: skip
+    run = run_vecae(
+        "fit",
+        src,
+        "-o",
+        tmp_path / "m",
+        "--model",
+        "categorical",
+        "--epochs",
+        1,
+        "--latent-dim",
+        3,
+        "--json",
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     assert run.json()["n_features"] == 40

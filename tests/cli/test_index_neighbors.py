@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.cli.cli_helpers import N_WORDS, error_line
+from tests.cli.cli_helpers import vecae as run_vecae
 
 import vecae
-from tests.cli.cli_helpers import N_WORDS, error_line, vecae as run_vecae
 from vecae.index import VectorIndex
 from vecae.io import write_embeddings
 
@@ -77,7 +78,7 @@ def test_neighbors_of_unseen_vectors_are_encoded_by_the_model(
     glove_words: tuple[list[str], np.ndarray],
 ) -> None:
     words, vectors = glove_words
-    unseen_words, unseen = words[N_WORDS:N_WORDS + 3], vectors[N_WORDS:N_WORDS + 3]
+    unseen_words, unseen = words[N_WORDS : N_WORDS + 3], vectors[N_WORDS : N_WORDS + 3]
     queries = tmp_path / "queries.txt"
     write_embeddings(queries, unseen, unseen_words)
     run = run_vecae("neighbors", index_dir, "--vectors", queries, "-k", 4, "--json")
@@ -121,8 +122,24 @@ def test_index_build_refuses_an_existing_dir(
 
 def test_hnsw_index_with_knobs(tmp_path: Path, model_dir: Path, glove_txt: Path) -> None:
     target = tmp_path / "hnsw"
-    run = run_vecae("index", "build", model_dir, glove_txt, "-o", target, "--kind", "hnsw",
-                    "--hnsw-m", 8, "--ef-search", 40, "--metric", "l2", "--json", "--quiet")  # fmt: skip
+    run = run_vecae(
+        "index",
+        "build",
+        model_dir,
+        glove_txt,
+        "-o",
+        target,
+        "--kind",
+        "hnsw",
+        "--hnsw-m",
+        8,
+        "--ef-search",
+        40,
+        "--metric",
+        "l2",
+        "--json",
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     index = VectorIndex.load(target)
     assert (index.kind, index.metric, index.ef_search) == ("hnsw", "l2", 40)

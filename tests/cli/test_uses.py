@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.cli.cli_helpers import error_line
+from tests.cli.cli_helpers import vecae as run_vecae
 
-from tests.cli.cli_helpers import error_line, vecae as run_vecae
 from vecae.io import write_embeddings
 
 DATA = Path(__file__).parents[1] / "data"
@@ -20,8 +21,9 @@ DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory, glove_words: tuple[list[str], np.ndarray]
-            ) -> Path:  # fmt: skip
+def planted(
+    tmp_path_factory: pytest.TempPathFactory, glove_words: tuple[list[str], np.ndarray]
+) -> Path:
     """400 real GloVe rows plus 10 planted outliers (noise at 4x GloVe's spread)."""
     words, vectors = glove_words
     rng = np.random.default_rng(0)
@@ -70,18 +72,31 @@ def test_anomalies_contamination_uses_training_quantile(
 ) -> None:
     import vecae
 
-    run = run_vecae("anomalies", model_dir, planted, "-o", tmp_path / "s.csv",
-                    "--contamination", 0.2, "--json", "--quiet")  # fmt: skip
+    run = run_vecae(
+        "anomalies",
+        model_dir,
+        planted,
+        "-o",
+        tmp_path / "s.csv",
+        "--contamination",
+        0.2,
+        "--json",
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     model = vecae.load(model_dir)
     assert run.json()["threshold"] == pytest.approx(model.threshold_for(0.2))
 
 
-def test_anomalies_refuse_both_threshold_kinds(tmp_path: Path, model_dir: Path, planted: Path
-                                               ) -> None:  # fmt: skip
+def test_anomalies_refuse_both_threshold_kinds(
+    tmp_path: Path, model_dir: Path, planted: Path
+) -> None:
     out = tmp_path / "s.csv"
-    line = error_line(run_vecae("anomalies", model_dir, planted, "-o", out,
-                                "--threshold", 1, "--contamination", 0.1))  # fmt: skip
+    line = error_line(
+        run_vecae(
+            "anomalies", model_dir, planted, "-o", out, "--threshold", 1, "--contamination", 0.1
+        )
+    )
     assert "--contamination or --threshold" in line
     assert not out.exists()
 
@@ -92,8 +107,9 @@ def test_anomalies_refuse_both_threshold_kinds(tmp_path: Path, model_dir: Path, 
 def test_sample_with_index_shows_real_keys(
     model_dir: Path, index_dir: Path, glove_words: tuple[list[str], np.ndarray]
 ) -> None:
-    run = run_vecae("sample", model_dir, "-n", 4, "--index", index_dir, "-k", 3, "--seed", 1,
-                    "--json")  # fmt: skip
+    run = run_vecae(
+        "sample", model_dir, "-n", 4, "--index", index_dir, "-k", 3, "--seed", 1, "--json"
+    )
     assert run.exit_code == 0, run
     samples = run.json()["samples"]
     assert len(samples) == 4
@@ -140,8 +156,20 @@ def interactions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recommender_dir(tmp_path_factory: pytest.TempPathFactory, interactions: Path) -> Path:
     path = tmp_path_factory.mktemp("rec") / "model"
-    run = run_vecae("recommender", "fit", interactions, "-o", path, "--epochs", 2,
-                    "--latent-dim", 16, "--seed", 0, "--quiet")  # fmt: skip
+    run = run_vecae(
+        "recommender",
+        "fit",
+        interactions,
+        "-o",
+        path,
+        "--epochs",
+        2,
+        "--latent-dim",
+        16,
+        "--seed",
+        0,
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     return path
 
@@ -174,8 +202,19 @@ def test_recommend_unknown_user(recommender_dir: Path) -> None:
 
 
 def test_recommender_evaluate_reports_both_baselines(interactions: Path) -> None:
-    run = run_vecae("recommender", "evaluate", interactions, "--heldout-users", 40,
-                    "--epochs", 2, "--latent-dim", 16, "--json", "--quiet")  # fmt: skip
+    run = run_vecae(
+        "recommender",
+        "evaluate",
+        interactions,
+        "--heldout-users",
+        40,
+        "--epochs",
+        2,
+        "--latent-dim",
+        16,
+        "--json",
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     rows = run.json()["rows"]
     assert [r["method"] for r in rows][1:] == ["most popular", "item-kNN"]
@@ -188,8 +227,17 @@ def test_recommender_evaluate_reports_both_baselines(interactions: Path) -> None
 
 def test_evaluate_json_and_markdown(tmp_path: Path, model_dir: Path, glove_txt: Path) -> None:
     report = tmp_path / "report.md"
-    run = run_vecae("evaluate", model_dir, glove_txt, "--tasks", "intrinsic,wordsim",
-                    "--markdown", report, "--json", "--quiet")  # fmt: skip
+    run = run_vecae(
+        "evaluate",
+        model_dir,
+        glove_txt,
+        "--tasks",
+        "intrinsic,wordsim",
+        "--markdown",
+        report,
+        "--json",
+        "--quiet",
+    )
     assert run.exit_code == 0, run
     data = run.json()
     methods = [row["method"] for row in data["tables"]["intrinsic"]]

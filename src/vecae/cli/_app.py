@@ -2,11 +2,12 @@
 
 # No ``from __future__ import annotations`` here: typer reads the option types at runtime.
 
+import contextlib
 import hashlib
 import json
 import mmap
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ import typer
 from rich.table import Table
 
 from vecae import DimensionMismatchError, InputError, ModelFileError
-from vecae.cli._estimators import ESTIMATORS, build_estimator, parse_hidden
+from vecae.cli._estimators import build_estimator, parse_hidden
 from vecae.cli._output import (
     CliError,
     Output,
@@ -34,9 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-index_app = typer.Typer(
-    help="Nearest-neighbour indexes over encodings.", no_args_is_help=True
-)
+index_app = typer.Typer(help="Nearest-neighbour indexes over encodings.", no_args_is_help=True)
 recommender_app = typer.Typer(
     help="Recommenders trained on user-item interactions.", no_args_is_help=True
 )
@@ -44,18 +43,18 @@ app.add_typer(index_app, name="index")
 app.add_typer(recommender_app, name="recommender")
 
 
-class ModelKind(str, Enum):
+class ModelKind(StrEnum):
     dense = "dense"
     vae = "vae"
     categorical = "categorical"
 
 
-class MetricName(str, Enum):
+class MetricName(StrEnum):
     cosine = "cosine"
     l2 = "l2"
 
 
-class IndexKind(str, Enum):
+class IndexKind(StrEnum):
     flat = "flat"
     hnsw = "hnsw"
     ivf = "ivf"
@@ -75,8 +74,18 @@ ModelDirArg = Annotated[Path, typer.Argument(help="A model directory written by 
 InputArg = Annotated[Path, typer.Argument(help="An embeddings file (any vecae.io format).")]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
-KNOWN_OUTPUT_SUFFIXES = {".bin", ".vec", ".npy", ".parquet", ".pq", ".csv", ".tsv", ".tab",
-                         ".txt", ".npz"}  # fmt: skip
+KNOWN_OUTPUT_SUFFIXES = {
+    ".bin",
+    ".vec",
+    ".npy",
+    ".parquet",
+    ".pq",
+    ".csv",
+    ".tsv",
+    ".tab",
+    ".txt",
+    ".npz",
+}
 
 
 @app.callback()
@@ -141,13 +150,13 @@ def _release_pages(array: Any) -> None:
             break
         base = getattr(base, "base", None)
     if advice is not None and isinstance(base, mmap.mmap):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # platform dependent
             base.madvise(advice)
-        except (OSError, ValueError):  # pragma: no cover - platform dependent
-            pass
 
 
-def _output_format(input_path: Path, input_format: str, output: Path, fmt: str | None) -> str | None:
+def _output_format(
+    input_path: Path, input_format: str, output: Path, fmt: str | None
+) -> str | None:
     """Explicit --format; else the input's format for the same extension; else by extension."""
     if fmt is not None:
         return fmt
@@ -259,9 +268,7 @@ def _encode_stream(
     return iter_embeddings(path, fmt, batch_size=batch_size)
 
 
-def _encoded_batches(
-    model: Any, model_dir: Path, path: Path, stream: Any
-) -> Any:
+def _encoded_batches(model: Any, model_dir: Path, path: Path, stream: Any) -> Any:
     """``(keys, vectors, encodings)`` per batch; the width is checked on the data itself, so
     a header that lies about the dimension is reported as such by the reader first."""
     for keys, vectors in stream:
@@ -434,7 +441,7 @@ def encode(
             Z = model.transform(X)
         write_embeddings(output, Z, keys, format, overwrite=overwrite)
         n = len(Z)
-        out_format = format or output.suffix.lstrip(".")
+        written_format = format or output.suffix.lstrip(".")
     else:
         stream = _encode_stream(model, model_dir, input, input_format, batch_size, out)
         out_format = _output_format(input, stream.format, output, format)
@@ -453,18 +460,20 @@ def encode(
                 writer.write(keys, Z)
                 n += len(Z)
                 advance(len(vectors))
-        out_format = writer.format
+        written_format = writer.format
     seconds = time.perf_counter() - started
     result = {
         "output": str(output),
-        "format": out_format,
+        "format": written_format,
         "rows": n,
         "dim": int(model.latent_dim),
         "seconds": seconds,
     }
     out.emit_json(result)
-    out.print(f"wrote {n:,} encodings ({model.latent_dim}-d, {out_format}) to {output} "
-              f"in {seconds:.1f} s")  # fmt: skip
+    out.print(
+        f"wrote {n:,} encodings ({model.latent_dim}-d, {written_format}) to {output} "
+        f"in {seconds:.1f} s"
+    )
 
 
 # ---------------------------------------------------------------------------- info
@@ -557,8 +566,7 @@ def demo(
     from vecae.cli._demo import run_demo
 
     out = Output(json_mode=json_output, quiet=quiet)
-    run_demo(out, n_words=words, epochs=epochs, latent_dim=latent_dim, seed=seed,
-             threads=threads)  # fmt: skip
+    run_demo(out, n_words=words, epochs=epochs, latent_dim=latent_dim, seed=seed, threads=threads)
 
 
 # ---------------------------------------------------------------------------- index
@@ -683,8 +691,11 @@ def neighbors(
     from vecae.index import VectorIndex
 
     out = Output(json_mode=json_output, quiet=quiet)
-    given = [name for name, value in (("--key", key), ("--keys", keys), ("--vectors", vectors))
-             if value is not None]  # fmt: skip
+    given = [
+        name
+        for name, value in (("--key", key), ("--keys", keys), ("--vectors", vectors))
+        if value is not None
+    ]
     if len(given) != 1:
         raise CliError("give exactly one of --key, --keys or --vectors")
     if model_dir is not None and vectors is None:
@@ -784,10 +795,8 @@ def anomalies(
     out = Output(json_mode=json_output, quiet=quiet)
     if contamination is not None and threshold is not None:
         raise CliError("give --contamination or --threshold, not both")
-    try:
-        from vecae.anomaly import score_anomalies
-    except ImportError:
-        raise CliError("this vecae has no vecae.anomaly module yet; anomalies is unavailable")
+    from vecae.anomaly import score_anomalies
+
     refuse_existing(output, overwrite)
     model = _load_model(model_dir, threads)
     with out.step(f"reading {input}"):
@@ -946,18 +955,20 @@ def recommender_fit(
     quiet: QuietOpt = False,
 ) -> None:
     """Train a Mult-DAE style recommender on user-item interactions."""
-    try:
-        from vecae.recommend import Recommender
-    except ImportError:
-        raise CliError("this vecae has no vecae.recommend.Recommender yet") from None
+    from vecae.recommend import Recommender
+
     out = Output(json_mode=json_output, quiet=quiet)
     refuse_existing(output, overwrite, "model directory")
     with out.step(f"reading {interactions}"):
         matrix = _interactions(interactions, user_col, item_col, weight_col)
     out.info(f"{matrix.n_users:,} users x {matrix.n_items:,} items")
     # Only what the user set: the recommender's own (Mult-DAE) defaults apply otherwise.
-    params = {"epochs": epochs, "latent_dim": latent_dim, "random_state": seed,
-              "n_threads": threads}  # fmt: skip
+    params = {
+        "epochs": epochs,
+        "latent_dim": latent_dim,
+        "random_state": seed,
+        "n_threads": threads,
+    }
     recommender = Recommender.fit(
         matrix,
         verbose=out.show_progress,
@@ -1015,10 +1026,8 @@ def recommend(
     quiet: QuietOpt = False,
 ) -> None:
     """Top items a user has not interacted with yet."""
-    try:
-        from vecae.recommend import Recommender
-    except ImportError:
-        raise CliError("this vecae has no vecae.recommend.Recommender yet") from None
+    from vecae.recommend import Recommender
+
     out = Output(json_mode=json_output, quiet=quiet)
     if (user is None) == (history is None):
         raise CliError("give exactly one of --user or --history")
@@ -1064,10 +1073,8 @@ def recommender_evaluate(
     quiet: QuietOpt = False,
 ) -> None:
     """Recall@20 and NDCG@100 of vecae against most-popular and item-kNN on held-out users."""
-    try:
-        from vecae.recommend import compare_recommenders
-    except ImportError:
-        raise CliError("this vecae has no vecae.recommend.compare_recommenders yet") from None
+    from vecae.recommend import compare_recommenders
+
     out = Output(json_mode=json_output, quiet=quiet)
     with out.step(f"reading {interactions}"):
         matrix = _interactions(interactions, user_col, item_col, weight_col)

@@ -32,7 +32,8 @@ N_NEIGHBOURS = 5
 
 def _unit(X: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.maximum(norms, 1e-12)
+    unit: np.ndarray = X / np.maximum(norms, 1e-12)
+    return unit
 
 
 def _neighbours(U: np.ndarray, words: list[str], row: int, k: int) -> list[str]:
@@ -105,7 +106,7 @@ def run_demo(
         ):
             methods.append((name, latent_dim, baseline.fit_transform(X)))
         sets = list(DEFAULT_WORDSIM_SETS)
-        similarity = []
+        similarity: list[dict[str, Any]] = []
         for name, dim, vectors in methods:
             results = evaluate_word_similarity(words, vectors, sets)
             similarity.append(
@@ -118,18 +119,19 @@ def run_demo(
                 }
             )
 
-    data = {
+    training: dict[str, Any] = {
+        "epochs_run": int(model.n_epochs_),
+        "best_epoch": int(model.best_epoch_),
+        "stop_reason": model.stop_reason_,
+        "final_train_loss": model.history_["train_loss"][-1] if model.n_epochs_ else None,
+        "final_val_loss": model.history_["val_loss"][-1] if model.n_epochs_ else None,
+        "seconds": model.fit_seconds_,
+    }
+    data: dict[str, Any] = {
         "words": len(words),
         "dim": int(X.shape[1]),
         "latent_dim": latent_dim,
-        "training": {
-            "epochs_run": int(model.n_epochs_),
-            "best_epoch": int(model.best_epoch_),
-            "stop_reason": model.stop_reason_,
-            "final_train_loss": model.history_["train_loss"][-1] if model.n_epochs_ else None,
-            "final_val_loss": model.history_["val_loss"][-1] if model.n_epochs_ else None,
-            "seconds": model.fit_seconds_,
-        },
+        "training": training,
         "neighbours": neighbours,
         "word_similarity": similarity,
         "seconds": time.perf_counter() - started,
@@ -139,7 +141,7 @@ def run_demo(
         return data
 
     out.print(
-        f"trained {data['training']['epochs_run']} epochs in {model.fit_seconds_:.1f} s "
+        f"trained {training['epochs_run']} epochs in {model.fit_seconds_:.1f} s "
         f"({model.stop_reason_})"
     )
     table = Table(title=f"Nearest neighbours: original {X.shape[1]}-d vs vecae {latent_dim}-d")
@@ -156,12 +158,12 @@ def run_demo(
     sim.add_column("mean", justify="right", style="bold")
     for s in sets:
         sim.add_column(SHORT_NAMES.get(s, s.removeprefix("EN-")), justify="right")
-    for row in similarity:
+    for entry in similarity:
         sim.add_row(
-            row["method"],
-            str(row["dim"]),
-            _rho(row["mean_rho"]),
-            *(_rho(row["sets"][s]) for s in sets),
+            entry["method"],
+            str(entry["dim"]),
+            _rho(entry["mean_rho"]),
+            *(_rho(entry["sets"][s]) for s in sets),
         )
     out.print(sim)
     out.print(f"[dim]done in {data['seconds']:.0f} s[/dim]")

@@ -125,12 +125,15 @@ class Output:
 
     @contextlib.contextmanager
     def step(self, label: str) -> Iterator[None]:
-        """A spinner for a step without a measurable amount of work."""
-        if not self.show_progress:
+        """A spinner for a step without a measurable amount of work (terminals only)."""
+        if not self.show_progress or not self.err.is_terminal:
             yield
             return
         with Progress(
-            SpinnerColumn(), TextColumn(label), TimeElapsedColumn(), console=self.err,
+            SpinnerColumn(),
+            TextColumn(label),
+            TimeElapsedColumn(),
+            console=self.err,
             transient=True,
         ) as bar:
             task = bar.add_task(label, total=1)
