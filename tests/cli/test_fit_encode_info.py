@@ -192,3 +192,11 @@ def test_categorical_sparse_fit(tmp_path: Path) -> None:
     )
     assert run.exit_code == 0, run
     assert run.json()["n_features"] == 40
+
+
+def test_fit_progress_goes_to_stderr_under_json(tmp_path: Path, glove_txt: Path) -> None:
+    run = run_vecae("fit", glove_txt, "-o", tmp_path / "m", "--epochs", 2, "--latent-dim", 4,
+                    "--json")  # fmt: skip
+    assert run.exit_code == 0, run
+    assert run.json()["epochs_run"] == 2  # stdout is pure JSON
+    assert "epoch 2/2" in run.stderr  # the training progress bar went to stderr

@@ -110,8 +110,12 @@ class Output:
 
     @contextlib.contextmanager
     def progress(self, label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        """A progress bar on stderr; yields ``advance(n)``. Silent with ``--quiet``."""
-        if not self.show_progress:
+        """A progress bar on stderr; yields ``advance(n)``.
+
+        Silent with ``--quiet``, and when stderr is not a terminal (a log file or a pipe
+        would only get the bar's last frame, which reads as noise before an error line).
+        """
+        if not self.show_progress or not self.err.is_terminal:
             yield lambda n: None
             return
         columns = (
