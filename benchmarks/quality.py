@@ -154,15 +154,20 @@ def part_glove(seeds: list[int], out: Path) -> dict[str, Any]:
     for k in (25, 16):
         for name, model in baselines(k).items():
             rows.setdefault(name.rsplit("-", 1)[0], {})[str(k)] = rho(model.fit_transform(X))
-        for label, make in (("vecae default", default_estimator), ("vecae AE (normalize)", plain_ae)):
+        for label, make in (
+            ("vecae default", default_estimator),
+            ("vecae AE (normalize)", plain_ae),
+        ):
             per_seed = []
             for seed in seeds:
                 started = time.perf_counter()
                 model = make(k, seed).fit(X)
                 per_seed.append(rho(model.transform(X)))
-                print(f"  glove {label} k={k} seed={seed}: rho={per_seed[-1]:.4f} "
-                      f"({time.perf_counter() - started:.0f}s, {model.n_epochs_} epochs)",
-                      flush=True)
+                print(
+                    f"  glove {label} k={k} seed={seed}: rho={per_seed[-1]:.4f} "
+                    f"({time.perf_counter() - started:.0f}s, {model.n_epochs_} epochs)",
+                    flush=True,
+                )
             rows.setdefault(label, {})[str(k)] = _mean(per_seed)
             rows[label][f"{k}_seeds"] = per_seed
     return rows
@@ -189,7 +194,9 @@ def _sick_pairs(path: Path, sets: set[str]) -> list[tuple[str, str, float]]:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         for row in reader:
             if row["SemEval_set"] in sets:
-                pairs.append((row["sentence_A"], row["sentence_B"], float(row["relatedness_score"])))
+                pairs.append(
+                    (row["sentence_A"], row["sentence_B"], float(row["relatedness_score"]))
+                )
     return pairs
 
 
@@ -267,15 +274,21 @@ def part_sentences(seeds: list[int], out: Path, data: Path) -> dict[str, Any]:
         for name, model in baselines(k).items():
             model.fit(S["train"])
             rows.setdefault(name.rsplit("-", 1)[0], {})[str(k)] = score(model.transform)
-        for label, make in (("vecae default", default_estimator), ("vecae AE (normalize)", plain_ae)):
+        for label, make in (
+            ("vecae default", default_estimator),
+            ("vecae AE (normalize)", plain_ae),
+        ):
             per_seed = []
             for seed in seeds:
                 started = time.perf_counter()
                 model = make(k, seed).fit(S["train"])
                 per_seed.append(score(model.transform))
-                print(f"  sentences {label} k={k} seed={seed}: STS-B={per_seed[-1][0]:.4f} "
-                      f"SICK={per_seed[-1][1]:.4f} ({time.perf_counter() - started:.0f}s, "
-                      f"{model.n_epochs_} epochs)", flush=True)
+                print(
+                    f"  sentences {label} k={k} seed={seed}: STS-B={per_seed[-1][0]:.4f} "
+                    f"SICK={per_seed[-1][1]:.4f} ({time.perf_counter() - started:.0f}s, "
+                    f"{model.n_epochs_} epochs)",
+                    flush=True,
+                )
             rows.setdefault(label, {})[str(k)] = tuple(np.mean(per_seed, axis=0).tolist())
             rows[label][f"{k}_seeds"] = per_seed
     return rows
@@ -303,8 +316,10 @@ def part_anomaly(seeds: list[int], out: Path, data: Path) -> dict[str, Any]:
         row = {
             "PCA": auroc(y, PCAReconstructionDetector(max(1, d // 4)).fit(Xs).anomaly_score(Xs)),
             "IsolationForest": _mean(
-                [auroc(y, IsolationForestDetector(random_state=s).fit(X).anomaly_score(X))
-                 for s in seeds]
+                [
+                    auroc(y, IsolationForestDetector(random_state=s).fit(X).anomaly_score(X))
+                    for s in seeds
+                ]
             ),
             "kNN": auroc(y, KNNDistanceDetector(5, metric="l2").fit(Xs).anomaly_score(Xs)),
         }
@@ -328,9 +343,11 @@ def _fmt(v: Any) -> str:
 
 def table_glove(rows: dict[str, Any]) -> str:
     orig = rows["original 50-d"]["50"]
-    lines = ["| method | mean ρ @25 | % of original | mean ρ @16 | % of original |",
-             "|---|---|---|---|---|",
-             f"| original 50-d | {orig:.3f} | 100% | {orig:.3f} | 100% |"]
+    lines = [
+        "| method | mean rho @25 | % of original | mean rho @16 | % of original |",
+        "|---|---|---|---|---|",
+        f"| original 50-d | {orig:.3f} | 100% | {orig:.3f} | 100% |",
+    ]
     for name, r in rows.items():
         if name == "original 50-d":
             continue
@@ -343,9 +360,11 @@ def table_glove(rows: dict[str, Any]) -> str:
 
 def table_sentences(rows: dict[str, Any]) -> str:
     sts0, sick0 = rows["original 384-d"]["384"]
-    lines = ["| method | STS-B @128 | @64 | @32 | SICK @128 | @64 | @32 |",
-             "|---|---|---|---|---|---|---|",
-             f"| original 384-d | {sts0:.3f} | | | {sick0:.3f} | | |"]
+    lines = [
+        "| method | STS-B @128 | @64 | @32 | SICK @128 | @64 | @32 |",
+        "|---|---|---|---|---|---|---|",
+        f"| original 384-d | {sts0:.3f} | | | {sick0:.3f} | | |",
+    ]
     for name, r in rows.items():
         if name == "original 384-d":
             continue
