@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,3 +87,36 @@ def test_help_lists_commands(args: list[str]) -> None:
     run = vecae(*args)
     assert run.exit_code == 0
     assert "Commands" in run.stdout
+
+
+def test_unexpected_errors_get_one_line_and_a_debug_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from vecae.cli._output import guarded
+
+    app = typer.Typer()
+
+    @app.command()
+    @guarded
+    def broken() -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.delenv("VECAE_DEBUG", raising=False)
+    result = CliRunner().invoke(app, [])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: unexpected RuntimeError: boom second line "
+        "(rerun with VECAE_DEBUG=1 to see the traceback)\n"
+    )
+
+
+def test_module_entry_point(model_dir: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "vecae.cli", "info", str(model_dir), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["latent_dim"] == 8

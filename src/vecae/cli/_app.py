@@ -1002,9 +1002,12 @@ def _read_history(path: Path, item_col: str) -> list[str]:
 
         table = read_categorical_table(path, columns=[item_col])
         return [str(v) for v in table.columns[item_col] if str(v)]
-    from vecae.io._formats import check_input_path
-
-    text = check_input_path(path).read_text(encoding="utf-8")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found" if not path.exists() else f"{path}: not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid UTF-8 text ({exc.reason})") from None
     items = [line.strip() for line in text.splitlines() if line.strip()]
     if not items:
         raise InputError(f"{path}: no items (expected one item id per line)")
