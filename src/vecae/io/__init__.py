@@ -5,8 +5,15 @@ Formats (:data:`FORMATS`): word2vec text and binary, GloVe text, fastText ``.vec
 :class:`~vecae._exceptions.InputError` with a one-line message naming the file, the line or
 row, and the problem. Every write is atomic.
 
-Parquet (pyarrow) is the optional extra ``io``; it is imported only when used, so
-``import vecae.io`` works without it.
+The word2vec family (word2vec text/binary, GloVe, fastText ``.vec``) is read whole with
+gensim's ``KeyedVectors.load_word2vec_format`` and written with ``save_word2vec_format``
+(batch by batch). Streaming reads (:func:`iter_embeddings`) use vecae's own line reader,
+because gensim has no streaming API and encoding a large file must run in constant memory;
+the same reader names the line or row whenever gensim rejects a file or lets a problem
+through (see ``vecae/io/_gensim.py`` and ``vecae/io/_text.py``).
+
+Parquet (pyarrow) and gensim are the optional extra ``io``; they are imported only when
+used, so ``import vecae.io`` works without them.
 """
 
 from __future__ import annotations

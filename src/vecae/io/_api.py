@@ -15,9 +15,10 @@ import scipy.sparse as sp
 
 from vecae._exceptions import DimensionMismatchError
 from vecae.io._atomic import AtomicOutput
-from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch
+from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch, first_non_finite
 from vecae.io._errors import DuplicateKeyWarning, input_error, short
 from vecae.io._formats import check_input_path, detect_format, format_for_writing
+from vecae.io._gensim import GensimWriter
 from vecae.io._numpy import (
     NpyReader,
     NpyWriter,
@@ -29,7 +30,7 @@ from vecae.io._numpy import (
 )
 from vecae.io._parquet import ParquetReader, ParquetWriter
 from vecae.io._tabular import CsvReader, CsvWriter
-from vecae.io._text import BinaryReader, BinaryWriter, TextReader, TextWriter, check_word_key
+from vecae.io._text import BinaryReader, TextReader, check_word_key
 
 __all__ = [
     "EmbeddingStream",
@@ -43,7 +44,6 @@ __all__ = [
 
 _WORD_FORMATS = frozenset({"word2vec", "word2vec-binary", "glove", "fasttext"})
 _WRITE_BATCH = 8192
-_CHECK_ROWS = 65536
 
 
 @dataclass
@@ -100,16 +100,6 @@ def _open_reader(
     return CsvReader(p, source, fmt)
 
 
-def _first_non_finite(vectors: FloatArray) -> int | None:
-    """Index of the first row holding NaN/Inf, or None; checks in chunks to bound memory."""
-    for start in range(0, vectors.shape[0], _CHECK_ROWS):
-        chunk = vectors[start : start + _CHECK_ROWS]
-        ok = np.isfinite(chunk).all(axis=1)
-        if not ok.all():
-            return start + int(np.flatnonzero(~ok)[0])
-    return None
-
-
 def _non_finite_error(source: str, where: str) -> Exception:
     return input_error(source, where, "non-finite value (NaN, Inf, or beyond float32 range)")
 
@@ -150,7 +140,7 @@ def _clean(reader: BaseReader, batches: Iterator[RawBatch]) -> Iterator[RawBatch
     """Check finiteness (naming the line) and drop duplicate keys, batch by batch."""
     dedup = _Dedup(reader.source, reader.unit) if reader.has_keys else None
     for batch in batches:
-        bad = _first_non_finite(batch.vectors)
+        bad = first_non_finite(batch.vectors)
         if bad is not None:
             raise _non_finite_error(reader.source, f"{reader.unit} {batch.where[bad]}")
         if dedup is not None and batch.keys is not None:
@@ -263,6 +253,10 @@ def read_embeddings(
 ) -> Embeddings:
     """Read a whole embeddings file.
 
+    The word2vec family is loaded by gensim (``KeyedVectors.load_word2vec_format``; the
+    optional extra ``io``); when gensim rejects a file or its result fails our checks,
+    the file is re-read by vecae's own parser, which names the bad line or row.
+
     Parameters
     ----------
     path
@@ -286,6 +280,8 @@ def read_embeddings(
         Missing or unreadable file, unknown format, or bad content: empty file, ragged rows,
         non-numeric values, NaN/Inf, a header that disagrees with the data, truncation.
         The message names the file and the line or row.
+    MissingDependencyError
+        gensim (word2vec family) or pyarrow (Parquet) is not installed: extra ``io``.
 
     Warns
     -----
@@ -296,7 +292,7 @@ def read_embeddings(
     whole = reader.read_all(mmap=mmap)
     if whole is not None:
         vectors, keys = whole
-        bad = _first_non_finite(vectors)
+        bad = first_non_finite(vectors)
         if bad is not None:
             raise _non_finite_error(reader.source, f"{reader.unit} {bad + 1}")
         if keys is not None:
@@ -305,7 +301,8 @@ def read_embeddings(
                 keys = [keys[i] for i in kept]
                 vectors = vectors[kept]
         return Embeddings(vectors=vectors, keys=keys, source=reader.source)
-    # One preallocated array filled batch by batch: the file is never held twice.
+    # One preallocated array filled batch by batch: the file is never held twice. (For the
+    # word2vec family this is the fallback when gensim's result was not accepted.)
     out = np.empty((reader.max_rows(), reader.dim), dtype=np.float32)
     all_keys: list[str] | None = [] if reader.has_keys else None
     filled = 0
@@ -433,17 +430,11 @@ class EmbeddingWriter:
     def _make_backend(self, output: AtomicOutput) -> BaseWriter:
         fmt, temp, dim, keys = self.format, output.temp, self.dim, self.has_keys
         hint = self.n_rows_hint
-        if fmt in ("word2vec", "fasttext", "glove"):
+        if fmt in _WORD_FORMATS:
+            # gensim's save_word2vec_format, one batch at a time (append=True).
             header = fmt != "glove"
             scratch = output.scratch(".body") if header and hint is None else None
-            return TextWriter(
-                temp, self.source, dim, keys, header=header, n_rows=hint, scratch=scratch
-            )
-        if fmt == "word2vec-binary":
-            scratch = output.scratch(".body") if hint is None else None
-            return BinaryWriter(
-                temp, self.source, dim, keys, header=True, n_rows=hint, scratch=scratch
-            )
+            return GensimWriter(temp, self.source, dim, keys, fmt=fmt, n_rows=hint, scratch=scratch)
         if fmt == "npy":
             scratch = output.scratch(".body") if hint is None else None
             return NpyWriter(temp, self.source, dim, keys, n_rows=hint, scratch=scratch)
@@ -482,7 +473,7 @@ class EmbeddingWriter:
             )
         m = array.shape[0]
         where = range(first, first + m)
-        bad = _first_non_finite(array)
+        bad = first_non_finite(array)
         if bad is not None:
             raise _non_finite_error(self.source, f"row {where[bad]}")
         key_list: list[str] | None = None
@@ -586,6 +577,8 @@ def write_embeddings(
         ``path`` exists and ``overwrite`` is False.
     InputError
         Bad keys or values (naming the row), or sparse input for a dense format.
+    MissingDependencyError
+        gensim (word2vec family) or pyarrow (Parquet) is not installed: extra ``io``.
 
     Warns
     -----

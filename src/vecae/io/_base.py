@@ -15,11 +15,14 @@ __all__ = [
     "BaseWriter",
     "RawBatch",
     "count_lines",
+    "first_non_finite",
     "format_values",
     "parse_rows",
 ]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float32]]
+
+_CHECK_ROWS = 65536
 
 
 class RawBatch(NamedTuple):
@@ -100,6 +103,16 @@ def count_lines(path: Path) -> int:
             count += chunk.count(b"\n")
             last = chunk[-1:]
     return count + (last != b"\n")
+
+
+def first_non_finite(vectors: FloatArray) -> int | None:
+    """Index of the first row holding NaN/Inf, or None; checks in chunks to bound memory."""
+    for start in range(0, vectors.shape[0], _CHECK_ROWS):
+        chunk = vectors[start : start + _CHECK_ROWS]
+        ok = np.isfinite(chunk).all(axis=1)
+        if not ok.all():
+            return start + int(np.flatnonzero(~ok)[0])
+    return None
 
 
 def parse_rows(rows: list[list[str]], where: Sequence[int], source: str, unit: str) -> FloatArray:

@@ -1,25 +1,35 @@
 """word2vec text and binary, GloVe and fastText ``.vec``: keyed-by-word formats.
 
-These are parsed here rather than with gensim's ``load_word2vec_format`` because the
-streaming API needs a batch reader anyway, gensim's errors do not name the line, and
-gensim holds the lines and the matrix at the same time. The files written here load in
-gensim (the tests check it).
+Whole-file reads and all writes go through gensim's ``KeyedVectors`` (see
+:mod:`vecae.io._gensim`): ``read_embeddings`` calls ``load_word2vec_format`` (via
+:meth:`TextReader.read_all` / :meth:`BinaryReader.read_all`) and the writers call
+``save_word2vec_format`` batch by batch.
+
+The readers here remain, for two jobs gensim cannot do:
+
+* streaming (``iter_embeddings``): gensim has no batch or iterator API, it only loads a
+  whole file into one array, and encoding a large file must run in constant memory;
+* errors: gensim's messages do not name the line or row (an ``EOFError`` or a NumPy
+  broadcast error), and it accepts some bad files silently (rows beyond the header count,
+  one-value lines broadcast across a row). When gensim fails or its result does not pass
+  our checks, ``read_embeddings`` re-reads the file with these readers, which raise the
+  one-line ``InputError`` naming the file, the line or row and the problem.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch, count_lines, parse_rows
+from vecae.io import _gensim
+from vecae.io._base import BaseReader, FloatArray, RawBatch, count_lines, parse_rows
 from vecae.io._errors import input_error, short
 
-__all__ = ["BinaryReader", "BinaryWriter", "TextReader", "TextWriter", "check_word_key"]
+__all__ = ["BinaryReader", "TextReader", "check_word_key"]
 
 _HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
 
@@ -68,6 +78,7 @@ class TextReader(BaseReader):
         with path.open("rb") as f:
             if self.header:
                 self.n_rows, self.dim, used = _read_header(f, source, fmt)
+                self._header_bytes = used
                 # Bound the preallocation by what the file can hold, so a header that lies
                 # about the count cannot make us allocate an absurd array; the exact
                 # mismatch is reported with its line while reading.
@@ -76,6 +87,19 @@ class TextReader(BaseReader):
             else:
                 self.dim, line_no = self._glove_dim(f)
                 self._dim_origin = f"line {line_no}"
+                self._header_bytes = 0
+
+    def read_all(self, *, mmap: bool) -> tuple[FloatArray, list[str] | None] | None:
+        """The whole file through gensim; ``None`` sends the caller to :meth:`batches`."""
+        if self.header and self.n_rows is not None and self._bound < self.n_rows:
+            return None  # the file cannot hold the declared rows: let batches() say where
+        return _gensim.load(
+            self.path,
+            self.format,
+            n_rows=self.n_rows,
+            dim=self.dim,
+            header_bytes=self._header_bytes,
+        )
 
     def _glove_dim(self, f: IO[bytes]) -> tuple[int, int]:
         for line_no, raw in enumerate(f, start=1):
@@ -164,6 +188,15 @@ class BinaryReader(BaseReader):
     def max_rows(self) -> int:
         return self._bound
 
+    def read_all(self, *, mmap: bool) -> tuple[FloatArray, list[str] | None] | None:
+        """The whole file through gensim; ``None`` sends the caller to :meth:`batches`."""
+        assert self.n_rows is not None
+        if self._bound < self.n_rows:
+            return None  # the file cannot hold the declared rows: let batches() say where
+        return _gensim.load(
+            self.path, self.format, n_rows=self.n_rows, dim=self.dim, header_bytes=self._offset
+        )
+
     def batches(self, batch_size: int) -> Iterator[RawBatch]:
         assert self.n_rows is not None
         n, dim, source = self.n_rows, self.dim, self.source
@@ -238,69 +271,3 @@ def check_word_key(key: str, source: str, row: int) -> None:
             f"key {short(key)} cannot be written to a word2vec/GloVe file "
             "(empty, or contains a space or line break)",
         )
-
-
-class TextWriter(BaseWriter):
-    """word2vec/fastText text (header) and GloVe (no header).
-
-    With a header and no known row count, the body goes to a scratch file and is copied
-    after the header at the end.
-    """
-
-    def __init__(
-        self,
-        temp: Path,
-        source: str,
-        dim: int,
-        has_keys: bool,
-        *,
-        header: bool,
-        n_rows: int | None,
-        scratch: Path | None,
-    ) -> None:
-        super().__init__(temp, source, dim, has_keys)
-        self.header = header
-        self.n_rows = n_rows
-        self._scratch = scratch
-        self._out = temp.open("wb")
-        self._body = self._out
-        if header and n_rows is not None:
-            self._out.write(f"{n_rows} {dim}\n".encode())
-        elif header:
-            assert scratch is not None
-            self._body = scratch.open("wb")
-
-    def write(self, keys: list[str] | None, vectors: FloatArray) -> None:
-        assert keys is not None
-        lines = [
-            f"{key} {' '.join(map(str, row))}\n" for key, row in zip(keys, vectors, strict=True)
-        ]
-        self._body.write("".join(lines).encode("utf-8"))
-        self.rows += len(keys)
-
-    def finish(self) -> None:
-        if self._body is not self._out:
-            assert self._scratch is not None
-            self._body.close()
-            self._out.write(f"{self.rows} {self.dim}\n".encode())
-            with self._scratch.open("rb") as body:
-                shutil.copyfileobj(body, self._out, 1 << 20)
-        self._out.close()
-
-    def close(self) -> None:
-        self._body.close()
-        self._out.close()
-
-
-class BinaryWriter(TextWriter):
-    """word2vec binary: ``key<space>`` then the raw little-endian float32 values and a newline."""
-
-    def write(self, keys: list[str] | None, vectors: FloatArray) -> None:
-        assert keys is not None
-        little = vectors.astype("<f4", copy=False)
-        parts = [
-            key.encode("utf-8") + b" " + row.tobytes() + b"\n"
-            for key, row in zip(keys, little, strict=True)
-        ]
-        self._body.write(b"".join(parts))
-        self.rows += len(keys)
