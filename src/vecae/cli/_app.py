@@ -2,10 +2,8 @@
 
 # No ``from __future__ import annotations`` here: typer reads the option types at runtime.
 
-import contextlib
 import hashlib
 import json
-import mmap
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -136,24 +134,6 @@ def _check_width(source: Path, dim: int, model: Any, model_dir: Path) -> None:
         )
 
 
-def _release_pages(array: Any) -> None:
-    """Drop the pages of a memory-mapped input that were just read from this process's RSS.
-
-    ``.npy`` batches are views of a read-only memmap; without this, every page read stays
-    resident and ``encode`` of a 2 GB file would peak near 2 GB. The pages stay in the OS
-    page cache, so nothing is read twice.
-    """
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    base = array
-    for _ in range(8):
-        if base is None or isinstance(base, mmap.mmap):
-            break
-        base = getattr(base, "base", None)
-    if advice is not None and isinstance(base, mmap.mmap):
-        with contextlib.suppress(OSError, ValueError):  # platform dependent
-            base.madvise(advice)
-
-
 def _output_format(
     input_path: Path, input_format: str, output: Path, fmt: str | None
 ) -> str | None:
@@ -274,7 +254,6 @@ def _encoded_batches(model: Any, model_dir: Path, path: Path, stream: Any) -> An
     for keys, vectors in stream:
         _check_width(path, int(vectors.shape[1]), model, model_dir)
         encodings = model.transform(vectors)
-        _release_pages(vectors)
         yield keys, vectors, encodings
 
 

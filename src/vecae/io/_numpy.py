@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -91,6 +93,26 @@ class NpyReader(BaseReader):
                 with np.errstate(over="ignore", invalid="ignore"):
                     part = part.astype(np.float32)
             yield RawBatch(None, part, range(start + 1, start + part.shape[0] + 1))
+            self._release(start, start + batch_size)
+
+    def _release(self, start: int, stop: int) -> None:
+        """Drop the pages of rows ``start:stop`` from this process's resident memory.
+
+        Pages read through a memmap otherwise stay resident, so streaming a 2 GB file would
+        end near 2 GB RSS. They remain in the OS page cache, and a view the caller still holds
+        stays valid: the kernel reads the pages again on access.
+        """
+        mapping = getattr(self.array, "_mmap", None)
+        advice = getattr(mmap, "MADV_DONTNEED", None)
+        if not isinstance(mapping, mmap.mmap) or advice is None:
+            return
+        row_bytes = self.array.strides[0]
+        header = int(self.array.offset)
+        begin = header + start * row_bytes
+        end = min(header + stop * row_bytes, len(mapping))
+        aligned = begin - begin % mmap.PAGESIZE
+        with contextlib.suppress(OSError, ValueError):  # advice is best effort, per platform
+            mapping.madvise(advice, aligned, end - aligned)
 
     def read_all(self, *, mmap: bool) -> tuple[FloatArray, list[str] | None] | None:
         if mmap and self.array.dtype == np.float32 and self.array.flags.c_contiguous:
