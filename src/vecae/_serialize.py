@@ -15,7 +15,6 @@ and tampering before any tensor is read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -32,6 +31,7 @@ import torch
 
 from vecae._base import BaseAutoencoder
 from vecae._exceptions import ModelFileError
+from vecae._files import sha256_file
 from vecae._preprocess import DenseScaler
 from vecae._train import resolve_device
 
@@ -71,14 +71,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fitted_state(model: BaseAutoencoder) -> dict[str, Any]:
     state: dict[str, Any] = {name: _jsonable(getattr(model, name)) for name in _FITTED_SCALARS}
     state["score_quantiles_"] = [float(q) for q in model.score_quantiles_]
@@ -106,10 +98,10 @@ def save_model(model: BaseAutoencoder, directory: Path, *, overwrite: bool = Fal
     try:
         state = {k: v.detach().cpu().contiguous() for k, v in model.module_.state_dict().items()}
         safetensors.torch.save_file(state, str(staging / WEIGHTS))
-        files = {WEIGHTS: _sha256(staging / WEIGHTS)}
+        files = {WEIGHTS: sha256_file(staging / WEIGHTS)}
         if hasattr(model, "scaler_"):
             safetensors.numpy.save_file(model.scaler_.arrays(), str(staging / PREPROCESSING))
-            files[PREPROCESSING] = _sha256(staging / PREPROCESSING)
+            files[PREPROCESSING] = sha256_file(staging / PREPROCESSING)
         from vecae import __version__
 
         config = {
@@ -172,7 +164,7 @@ def _checked_file(directory: Path, name: str, config: dict[str, Any]) -> Path:
         raise ModelFileError(f"{path}: missing")
     if expected is None:
         raise ModelFileError(f"{directory / CONFIG}: no checksum recorded for {name}")
-    if _sha256(path) != expected:
+    if sha256_file(path) != expected:
         raise ModelFileError(
             f"{path}: checksum mismatch; the file was truncated or modified after saving"
         )

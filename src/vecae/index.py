@@ -31,7 +31,6 @@ files are reported rather than silently used.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import math
 import os
@@ -44,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vecae._exceptions import DimensionMismatchError, InputError, ModelFileError, require
+from vecae._files import sha256_file
 
 __all__ = ["FORMAT_VERSION", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
 
@@ -76,14 +76,6 @@ def _vecae_version() -> str:
 
 def _faiss() -> Any:
     return require("faiss", "index")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -633,7 +625,10 @@ class VectorIndex:
                 "n": len(self),
                 "dim": self.dim,
                 "model_info": self._model_info,
-                "sha256": {_INDEX_FILE: _sha256(index_path), _KEYS_FILE: _sha256(keys_path)},
+                "sha256": {
+                    _INDEX_FILE: sha256_file(index_path),
+                    _KEYS_FILE: sha256_file(keys_path),
+                },
             }
             _atomic_write_bytes(
                 config_path, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
@@ -676,7 +671,7 @@ class VectorIndex:
             if not path.is_file():
                 raise ModelFileError(f"{path}: file is missing")
             try:
-                digest = _sha256(path)
+                digest = sha256_file(path)
             except OSError as exc:
                 raise ModelFileError(f"{path}: cannot be read ({exc})") from exc
             if digest != config["sha256"].get(path.name):
