@@ -1,0 +1,107 @@
+"""``vecae anomalies``: score every row by reconstruction error and flag the outliers."""
+
+# No ``from __future__ import annotations`` here: typer reads the option types at runtime.
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from vecae.cli._display import ranked_table
+from vecae.cli._loading import TABLE_SUFFIXES, load_model, read_embeddings_for
+from vecae.cli._options import (
+    InputArg,
+    InputFormatOpt,
+    JsonOpt,
+    ModelDirArg,
+    OverwriteOpt,
+    QuietOpt,
+    ThreadsOpt,
+)
+from vecae.cli._output import CliError, Output, atomic_path, guarded, refuse_existing
+
+__all__ = ["anomalies"]
+
+
+def _write_table(path: Path, columns: dict[str, list[Any]], overwrite: bool) -> None:
+    """Write a small table atomically as CSV, TSV or Parquet, by extension."""
+    import csv
+
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise CliError(f"{path}: expected a .csv, .tsv or .parquet output file")
+    with atomic_path(path, overwrite=overwrite) as temp:
+        if suffix in (".parquet", ".pq"):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.table(columns), temp)
+        else:
+            names = list(columns)
+            with temp.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh, delimiter="," if suffix == ".csv" else "\t")
+                writer.writerow(names)
+                writer.writerows(zip(*(columns[n] for n in names), strict=True))
+
+
+@guarded
+def anomalies(
+    model_dir: ModelDirArg,
+    input: InputArg,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Scores file: .csv, .tsv or .parquet.")
+    ],
+    contamination: Annotated[
+        float | None,
+        typer.Option(help="Flag this share, as a quantile of the model's training scores."),
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(help="Flag scores above this.")] = None,
+    top: Annotated[int, typer.Option(min=0, help="How many top anomalies to print.")] = 20,
+    input_format: InputFormatOpt = None,
+    threads: ThreadsOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score every row of INPUT as an anomaly; write key, score, flag; print the top ones."""
+    from vecae.anomaly import score_anomalies
+
+    out = Output(json_mode=json_output, quiet=quiet)
+    if contamination is not None and threshold is not None:
+        raise CliError("give --contamination or --threshold, not both")
+    refuse_existing(output, overwrite)
+    model = load_model(model_dir, threads)
+    emb = read_embeddings_for(model, model_dir, input, input_format, out)
+    with out.step(f"scoring {len(emb):,} rows"):
+        report = score_anomalies(
+            model, emb.vectors, emb.keys, threshold=threshold, contamination=contamination
+        )
+    scores = np.asarray(report.scores, dtype=np.float64)
+    flags = np.asarray(report.flags, dtype=bool)
+    keys = list(emb.keys) if emb.keys is not None else [str(i) for i in range(len(scores))]
+    _write_table(
+        output,
+        {"key": keys, "score": scores.tolist(), "flag": flags.astype(int).tolist()},
+        overwrite,
+    )
+    order = np.argsort(-scores, kind="stable")[:top]
+    ranked = [(keys[i], float(scores[i]), bool(flags[i])) for i in order]
+    summary = {
+        "output": str(output),
+        "rows": len(scores),
+        "flagged": int(flags.sum()),
+        "threshold": float(report.threshold),
+        "top": [{"key": kk, "score": s, "flag": f} for kk, s, f in ranked],
+    }
+    if out.json_mode:
+        out.emit_json(summary)
+        return
+    out.print(
+        ranked_table(
+            f"Top {len(ranked)} anomalies (threshold {report.threshold:.5g})",
+            [("key", "left"), ("score", "right"), ("flag", "left")],
+            ((kk, f"{s:.5g}", "yes" if f else "") for kk, s, f in ranked),
+        )
+    )
+    out.print(f"{summary['flagged']:,} of {len(scores):,} rows flagged; scores written to {output}")

@@ -1,0 +1,114 @@
+"""Models and inputs as the commands need them: loaded, and checked against each other."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vecae import DimensionMismatchError, InputError
+from vecae.cli._options import split_commas
+from vecae.cli._output import Output
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "check_width",
+    "config_sha256",
+    "encoded_batches",
+    "has_fields",
+    "index_model_differs",
+    "kind_name",
+    "load_model",
+    "read_categorical",
+    "read_embeddings_for",
+]
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+
+
+def load_model(model_dir: Path, threads: int | None = None) -> Any:
+    import vecae
+
+    model = vecae.load(model_dir)
+    if threads is not None:
+        model.set_params(n_threads=threads)
+    return model
+
+
+def kind_name(model: Any) -> str:
+    """The model's kind as ``vecae fit --model`` spells it."""
+    return {"dense": "dense", "variational": "vae", "categorical": "categorical"}[model._kind]
+
+
+def has_fields(model: Any) -> bool:
+    """Whether a model was fitted on a table of categorical columns (not multi-hot rows)."""
+    return model._kind == "categorical" and getattr(model, "categories_", None) is not None
+
+
+def config_sha256(model_dir: Path) -> str:
+    """The fingerprint an index records of the model it was built with."""
+    digest = hashlib.sha256()
+    with (model_dir / "config.json").open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def index_model_differs(index: Any, model_dir: Path) -> bool:
+    """Whether the index records a model and ``model_dir`` holds another one."""
+    recorded = (index.model_info or {}).get("config_sha256")
+    config = model_dir / "config.json"
+    return bool(recorded) and config.is_file() and config_sha256(model_dir) != recorded
+
+
+def check_width(source: Path, dim: int, model: Any, model_dir: Path) -> None:
+    expected = int(model.n_features_in_)
+    if dim != expected:
+        raise DimensionMismatchError(
+            f"{source}: vectors have {dim} dimensions, but the model in {model_dir} expects "
+            f"{expected}"
+        )
+
+
+def read_embeddings_for(
+    model: Any, model_dir: Path, path: Path, fmt: str | None, out: Output
+) -> Any:
+    """All of ``path``'s embeddings, checked to be as wide as the model's inputs."""
+    from vecae.io import read_embeddings
+
+    with out.step(f"reading {path}"):
+        emb = read_embeddings(path, fmt)
+    check_width(path, emb.dim, model, model_dir)
+    return emb
+
+
+def encoded_batches(
+    model: Any, model_dir: Path, path: Path, stream: Any
+) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """``(keys, vectors, encodings)`` per batch; the width is checked on the data itself, so
+    a header that lies about the dimension is reported as such by the reader first."""
+    for keys, vectors in stream:
+        check_width(path, int(vectors.shape[1]), model, model_dir)
+        encodings = model.transform(vectors)
+        yield keys, vectors, encodings
+
+
+def read_categorical(path: Path, key_column: str | None, columns: str | None) -> tuple[Any, Any]:
+    """Rows for a categorical model: (X, keys) from a sparse .npz or a table of columns."""
+    from vecae.io import detect_format, read_categorical_table, read_sparse
+
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        wanted = None if columns is None else split_commas(columns)
+        table = read_categorical_table(path, columns=wanted, key_column=key_column)
+        X = np.stack([table.columns[name] for name in table.columns], axis=1)
+        return X, table.keys
+    if detect_format(path) == "sparse-npz":
+        matrix, keys = read_sparse(path)
+        return matrix, keys
+    raise InputError(
+        f"{path}: --model categorical needs a sparse .npz of multi-hot rows or a CSV/TSV/Parquet "
+        "table of categorical columns"
+    )

@@ -1,0 +1,69 @@
+"""Option types and choices that several commands share, so they read and behave alike."""
+
+# No ``from __future__ import annotations`` in the command modules: typer reads these
+# ``Annotated`` types at runtime.
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = [
+    "IndexKind",
+    "InputArg",
+    "InputFormatOpt",
+    "JsonOpt",
+    "MetricName",
+    "ModelDirArg",
+    "ModelKind",
+    "OverwriteOpt",
+    "QuietOpt",
+    "ThreadsOpt",
+    "only_set",
+    "split_commas",
+]
+
+
+class ModelKind(StrEnum):
+    dense = "dense"
+    vae = "vae"
+    categorical = "categorical"
+
+
+class MetricName(StrEnum):
+    cosine = "cosine"
+    l2 = "l2"
+
+
+class IndexKind(StrEnum):
+    flat = "flat"
+    hnsw = "hnsw"
+    ivf = "ivf"
+
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Machine-readable output: one JSON document on stdout.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the output if it already exists.")
+]
+ThreadsOpt = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads for torch (default: torch's).")
+]
+InputFormatOpt = Annotated[
+    str | None, typer.Option("--input-format", help="Input format override.")
+]
+ModelDirArg = Annotated[Path, typer.Argument(help="A model directory written by `vecae fit`.")]
+InputArg = Annotated[Path, typer.Argument(help="An embeddings file (any vecae.io format).")]
+
+
+def split_commas(text: str) -> list[str]:
+    """The non-empty items of a comma-separated option value, stripped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def only_set(**options: Any) -> dict[str, Any]:
+    """The options the user gave: ``None`` means "not given", so the library default applies."""
+    return {name: value for name, value in options.items() if value is not None}
