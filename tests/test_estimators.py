@@ -226,7 +226,7 @@ def test_vae_anomaly_score_ranks_cardio_anomalies(cardio):
     from sklearn.metrics import roc_auc_score
 
     X, y = cardio
-    model = VariationalAutoencoder(latent_dim=4, scale="feature", epochs=40, random_state=0)
+    model = VariationalAutoencoder(latent_dim=8, scale="feature", epochs=40, random_state=0)
     assert roc_auc_score(y, model.fit(X).anomaly_score(X)) > 0.8
 
 

@@ -95,7 +95,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
         *,
         likelihood: str = "auto",
         field_sizes: tuple[int, ...] | None = None,
-        hidden: tuple[int, ...] = (128, 64),
+        hidden: tuple[int, ...] = (256,),
         activation: str = "relu",
         dropout: float = 0.0,
         noise_std: float = 0.0,

@@ -8,7 +8,9 @@ standardisation would do by inflating low-variance, often noisy, dimensions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -79,7 +81,8 @@ class DenseScaler:
 
     def invert(self, X: np.ndarray) -> np.ndarray:
         """Back to the input space (up to the row norms, which L2 normalisation discarded)."""
-        return np.asarray(X, dtype=np.float32) * self.std + self.mean
+        restored: np.ndarray = np.asarray(X, dtype=np.float32) * self.std + self.mean
+        return restored
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean, "std": self.std}
@@ -88,9 +91,11 @@ class DenseScaler:
         return {"normalize": self.normalize, "center": self.center, "scale": self.scale}
 
 
-def _chunks(X: np.ndarray | sp.csr_matrix, *, normalize: bool, size: int = 65536):  # type: ignore[no-untyped-def]
+def _chunks(
+    X: np.ndarray | sp.csr_matrix, *, normalize: bool, size: int = 65536
+) -> Iterator[np.ndarray]:
     for start in range(0, X.shape[0], size):
-        block = X[start : start + size]
+        block: Any = X[start : start + size]
         chunk = block.toarray() if sp.issparse(block) else np.asarray(block, dtype=np.float64)
         if normalize:
             chunk = chunk / np.maximum(np.linalg.norm(chunk, axis=1, keepdims=True), _EPS)

@@ -40,12 +40,12 @@ from vecae._exceptions import DimensionMismatchError, InputError, VecaeError
 __all__ = [
     "MULT_DAE_DEFAULTS",
     "InteractionMatrix",
-    "Recommender",
-    "compare_recommenders",
     "ItemKNNRecommender",
     "PopularityRecommender",
+    "Recommender",
     "ScoreFn",
     "Split",
+    "compare_recommenders",
     "evaluate_recommender",
     "ndcg_at_k",
     "recall_at_k",
@@ -852,8 +852,12 @@ class Recommender:
                 },
                 str(staging / _HISTORY_FILE),
             )
-            meta = {"format": "vecae-recommender", "format_version": 1,
-                    "users": self.interactions.users, "items": self.interactions.items}
+            meta = {
+                "format": "vecae-recommender",
+                "format_version": 1,
+                "users": self.interactions.users,
+                "items": self.interactions.items,
+            }
             (staging / _RECOMMENDER_FILE).write_text(json.dumps(meta))
             if target.exists():
                 shutil.rmtree(target)
@@ -879,12 +883,15 @@ class Recommender:
             meta = json.loads(meta_path.read_text())
             users, items = list(meta["users"]), list(meta["items"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(f"{meta_path}: missing or not a vecae recommender ({exc})") from exc
+            raise ModelFileError(
+                f"{meta_path}: missing or not a vecae recommender ({exc})"
+            ) from exc
         history_path = root / _HISTORY_FILE
         try:
             arrays = safetensors.numpy.load_file(str(history_path))
             matrix = sp.csr_matrix(
-                (arrays["data"], arrays["indices"], arrays["indptr"]), shape=(len(users), len(items))
+                (arrays["data"], arrays["indices"], arrays["indptr"]),
+                shape=(len(users), len(items)),
             )
         except Exception as exc:
             raise ModelFileError(f"{history_path}: unreadable interactions ({exc})") from exc
@@ -925,6 +932,12 @@ def compare_recommenders(
     rows: list[dict[str, float | str]] = []
     for name, score_fn in methods:
         metrics = evaluate_recommender(score_fn, split, ks=(20, 100))
-        rows.append({"method": name, "recall@20": metrics["recall@20"],
-                     "ndcg@100": metrics["ndcg@100"], "n_users": metrics["n_users"]})
+        rows.append(
+            {
+                "method": name,
+                "recall@20": metrics["recall@20"],
+                "ndcg@100": metrics["ndcg@100"],
+                "n_users": metrics["n_users"],
+            }
+        )
     return rows

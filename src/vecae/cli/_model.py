@@ -25,6 +25,7 @@ from vecae.cli._options import (
     ModelKind,
     OverwriteOpt,
     QuietOpt,
+    ScaleMode,
     ThreadsOpt,
 )
 from vecae.cli._output import CliError, Output, guarded, refuse_existing
@@ -84,6 +85,16 @@ def fit(
         float | None, typer.Option(min=0.0, help="Denoising: Gaussian noise std on inputs.")
     ] = None,
     beta: Annotated[float | None, typer.Option(min=0.0, help="KL weight (vae).")] = None,
+    mask: Annotated[
+        float | None, typer.Option(min=0.0, max=0.99, help="Denoising: share of inputs zeroed.")
+    ] = None,
+    scale: Annotated[
+        ScaleMode | None,
+        typer.Option(help="Input scaling: one global std, per feature (tabular data), or none."),
+    ] = None,
+    normalize: Annotated[
+        bool | None, typer.Option("--normalize/--no-normalize", help="L2-normalise rows first.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible fits).")] = None,
     threads: ThreadsOpt = None,
     format: Annotated[str | None, typer.Option("--format", help="Input format override.")] = None,
@@ -116,7 +127,10 @@ def fit(
         epochs=epochs,
         batch_size=batch_size,
         noise_std=noise,
+        mask_rate=mask,
         beta=beta,
+        scale=scale.value if scale is not None else None,
+        normalize=normalize,
         random_state=seed,
         n_threads=threads,
         validation_fraction=validation_fraction,

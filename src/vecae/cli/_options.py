@@ -19,6 +19,7 @@ __all__ = [
     "ModelKind",
     "OverwriteOpt",
     "QuietOpt",
+    "ScaleMode",
     "ThreadsOpt",
     "only_set",
     "split_commas",
@@ -29,6 +30,12 @@ class ModelKind(StrEnum):
     dense = "dense"
     vae = "vae"
     categorical = "categorical"
+
+
+class ScaleMode(StrEnum):
+    global_ = "global"
+    feature = "feature"
+    none = "none"
 
 
 class MetricName(StrEnum):

@@ -4,15 +4,15 @@ Each family is one module: :mod:`~vecae.models.dense`, :mod:`~vecae.models.varia
 :mod:`~vecae.models.categorical`. The estimators in :mod:`vecae` build them from their configs.
 """
 
-from vecae.models.categorical import CategoricalNet, CategoricalConfig
-from vecae.models.dense import DenseNet, DenseConfig
-from vecae.models.variational import VariationalNet, VariationalConfig
+from vecae.models.categorical import CategoricalConfig, CategoricalNet
+from vecae.models.dense import DenseConfig, DenseNet
+from vecae.models.variational import VariationalConfig, VariationalNet
 
 __all__ = [
-    "CategoricalNet",
     "CategoricalConfig",
-    "DenseNet",
+    "CategoricalNet",
     "DenseConfig",
-    "VariationalNet",
+    "DenseNet",
     "VariationalConfig",
+    "VariationalNet",
 ]

@@ -30,7 +30,7 @@ LIKELIHOODS = ("softmax", "multinomial", "binary")
 class CategoricalConfig:
     n_features: int  # total one-hot width (sum of field sizes, or number of items)
     latent_dim: int = 32
-    hidden: tuple[int, ...] = field(default=(128, 64))
+    hidden: tuple[int, ...] = field(default=(256,))
     activation: str = "relu"
     dropout: float = 0.0
     likelihood: str = "softmax"
@@ -52,9 +52,7 @@ class CategoricalNet(nn.Module):
         self.decoder = mlp(widths[::-1], activation=config.activation, dropout=config.dropout)
         bounds = torch.tensor([0, *config.field_sizes]).cumsum(0) if config.field_sizes else None
         self.field_bounds: list[tuple[int, int]] = (
-            [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
-            if bounds is not None
-            else []
+            [(int(a), int(b)) for a, b in itertools.pairwise(bounds)] if bounds is not None else []
         )
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:

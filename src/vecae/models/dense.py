@@ -14,20 +14,20 @@ from torch import nn
 
 from vecae.models._layers import mlp
 
-__all__ = ["DenseNet", "DenseConfig"]
+__all__ = ["DenseConfig", "DenseNet"]
 
 
 @dataclass
 class DenseConfig:
     n_features: int
     latent_dim: int = 32
-    hidden: tuple[int, ...] = field(default=(128, 64))  # encoder widths; the decoder mirrors them
+    hidden: tuple[int, ...] = field(default=(256,))  # encoder widths; the decoder mirrors them
     activation: str = "relu"
     dropout: float = 0.0  # dropout after each hidden activation; 0 keeps training deterministic
 
 
 class DenseNet(nn.Module):
-    """MLP autoencoder ``n_features -> hidden... -> latent_dim -> reversed(hidden)... -> n_features``."""
+    """MLP autoencoder: ``n_features -> hidden... -> latent_dim`` and the mirror image back."""
 
     def __init__(self, config: DenseConfig) -> None:
         super().__init__()

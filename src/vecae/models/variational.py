@@ -17,7 +17,7 @@ from torch import nn
 
 from vecae.models._layers import mlp
 
-__all__ = ["VariationalNet", "VariationalConfig"]
+__all__ = ["VariationalConfig", "VariationalNet"]
 
 # exp(logvar) must stay finite in float32 and the KL gradient well-scaled; 1e-5 < var < 3e3.
 LOGVAR_MIN = -12.0
@@ -28,7 +28,7 @@ LOGVAR_MAX = 8.0
 class VariationalConfig:
     n_features: int
     latent_dim: int = 32
-    hidden: tuple[int, ...] = field(default=(128, 64))
+    hidden: tuple[int, ...] = field(default=(256,))
     activation: str = "relu"
     dropout: float = 0.0
 
@@ -41,16 +41,18 @@ class VAELoss:
 
 
 class VariationalNet(nn.Module):
-    """Gaussian VAE ``n_features -> hidden... -> (mu, logvar) -> reversed(hidden)... -> n_features``."""
+    """Gaussian VAE: ``n_features -> hidden... -> (mu, logvar)``, decoded by the mirror image."""
 
     def __init__(self, config: VariationalConfig) -> None:
         super().__init__()
         self.config = config
         widths = [config.n_features, *config.hidden]
         # The body ends in an activation so the two heads see a non-linear feature.
-        self.body = mlp(
-            widths, activation=config.activation, dropout=config.dropout, final_activation=True
-        ) if config.hidden else nn.Identity()
+        self.body = (
+            mlp(widths, activation=config.activation, dropout=config.dropout, final_activation=True)
+            if config.hidden
+            else nn.Identity()
+        )
         last = widths[-1]
         self.mean_head = nn.Linear(last, config.latent_dim)
         self.logvar_head = nn.Linear(last, config.latent_dim)
