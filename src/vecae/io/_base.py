@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,7 +38,7 @@ class RawBatch(NamedTuple):
     where: Sequence[int]
 
 
-class BaseReader:
+class BaseReader(ABC):
     """Reads one file of one format, in batches of bounded size.
 
     Subclasses set :attr:`dim`, :attr:`has_keys`, :attr:`n_rows` while opening (cheap
@@ -54,14 +55,14 @@ class BaseReader:
         self.has_keys = False
         self.n_rows: int | None = None
 
+    @abstractmethod
     def batches(self, batch_size: int) -> Iterator[RawBatch]:
         """Yield the file's rows in order, at most ``batch_size`` at a time."""
-        raise NotImplementedError
 
     def max_rows(self) -> int:
         """An upper bound on the number of rows, used to preallocate one output array."""
-        if self.n_rows is None:
-            raise NotImplementedError
+        if self.n_rows is None:  # readers of formats without a row count override this
+            raise TypeError(f"{type(self).__name__} does not know its row count up front")
         return self.n_rows
 
     def read_all(self, *, mmap: bool) -> tuple[FloatArray, list[str] | None] | None:
@@ -72,7 +73,7 @@ class BaseReader:
         return None
 
 
-class BaseWriter:
+class BaseWriter(ABC):
     """Writes batches of already validated rows to ``temp``; finalised by :meth:`finish`."""
 
     def __init__(self, temp: Path, source: str, dim: int, has_keys: bool) -> None:
@@ -82,15 +83,15 @@ class BaseWriter:
         self.has_keys = has_keys
         self.rows = 0
 
+    @abstractmethod
     def write(self, keys: list[str] | None, vectors: FloatArray) -> None:
         """Append rows; ``keys`` is ``None`` exactly when the writer has no keys."""
-        raise NotImplementedError
 
+    @abstractmethod
     def finish(self) -> None:
         """Complete the temporary file (headers, footers) and close it."""
-        raise NotImplementedError
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; most writers hold no handles
         """Release open handles; called after :meth:`finish` and on failure."""
 
 
