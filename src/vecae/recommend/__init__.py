@@ -1,0 +1,48 @@
+"""Implicit-feedback recommendation: data handling, baselines and the evaluation protocol.
+
+This module holds everything around a collaborative-filtering autoencoder (Mult-DAE /
+Mult-VAE, Liang et al. 2018, "Variational Autoencoders for Collaborative Filtering") that does
+not need the autoencoder itself:
+
+* :class:`InteractionMatrix` — a users x items CSR matrix with the user and item keys;
+* :func:`split_users` — the strong-generalisation split of Liang et al.: whole users are held
+  out, and each held-out user's items are split into a *fold-in* part (given to the model)
+  and a *target* part (to be predicted);
+* :func:`recall_at_k`, :func:`ndcg_at_k` — the paper's metric definitions;
+* :func:`top_k_unseen` — ranking with already-seen items masked, shared by every recommender;
+* :class:`PopularityRecommender`, :class:`ItemKNNRecommender` — the baselines a learned model
+  has to beat;
+* :func:`evaluate_recommender` — scores held-out users from their fold-in items and reports
+  Recall@k and NDCG@k on their targets.
+
+A recommender here is anything that maps a users x items CSR matrix of known interactions to a
+dense users x items array of scores (higher is better): a :data:`ScoreFn`.
+
+Ties between equal scores are broken in favour of the lower item index, except that the
+*selection* of the top ``k`` among items tied exactly at the k-th score is arbitrary but
+deterministic (``numpy.argpartition``).
+"""
+
+from __future__ import annotations
+
+from vecae.recommend._baselines import ItemKNNRecommender, PopularityRecommender
+from vecae.recommend._data import InteractionMatrix, Split, split_users
+from vecae.recommend._metrics import ndcg_at_k, recall_at_k, top_k_unseen
+from vecae.recommend._model import MULT_DAE_DEFAULTS, Recommender, compare_recommenders
+from vecae.recommend._protocol import ScoreFn, evaluate_recommender
+
+__all__ = [
+    "MULT_DAE_DEFAULTS",
+    "InteractionMatrix",
+    "ItemKNNRecommender",
+    "PopularityRecommender",
+    "Recommender",
+    "ScoreFn",
+    "Split",
+    "compare_recommenders",
+    "evaluate_recommender",
+    "ndcg_at_k",
+    "recall_at_k",
+    "split_users",
+    "top_k_unseen",
+]
