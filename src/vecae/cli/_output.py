@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -180,8 +179,8 @@ def guarded(fn: F) -> F:
             warnings.showwarning = _show_warning
             try:
                 return fn(*args, **kwargs)
-            except (click.exceptions.Exit, click.ClickException, click.Abort):
-                raise
+            except (typer.Exit, typer.Abort, typer.TyperException):
+                raise  # typer's own exits and usage errors keep their behaviour
             except KeyboardInterrupt:
                 if debug:
                     raise
