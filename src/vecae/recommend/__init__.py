@@ -1,8 +1,9 @@
-"""Implicit-feedback recommendation: data handling, baselines and the evaluation protocol.
+"""Implicit-feedback recommendation with an autoencoder over user histories.
 
-This module holds everything around a collaborative-filtering autoencoder (Mult-DAE /
-Mult-VAE, Liang et al. 2018, "Variational Autoencoders for Collaborative Filtering") that does
-not need the autoencoder itself:
+The model is :class:`Recommender`: a Mult-DAE (Liang et al. 2018, "Variational Autoencoders
+for Collaborative Filtering") built on :class:`vecae.CategoricalAutoencoder` with a multinomial
+likelihood, which recommends unseen items for known users and for new users given by their
+items. :func:`compare_recommenders` measures it against the baselines below. Around it:
 
 * :class:`InteractionMatrix` — a users x items CSR matrix with the user and item keys;
 * :func:`split_users` — the strong-generalisation split of Liang et al.: whole users are held
