@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"  # the shared copies, see tests/data/README.md
 N_GLOVE = 3000
 
 
