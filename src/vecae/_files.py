@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["sha256_file"]
+__all__ = ["atomic_directory", "sha256_file"]
 
 
 def sha256_file(path: Path) -> str:
@@ -15,3 +20,29 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@contextmanager
+def atomic_directory(target: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield an empty staging directory that replaces ``target`` when the block succeeds.
+
+    The staging directory sits next to ``target`` (same file system, so the final rename is
+    atomic). On any error it is removed and ``target`` is left as it was; an existing
+    ``target`` is only swapped out after the new one is complete.
+    """
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target}: already exists; pass overwrite=True to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, backup)
+            os.replace(staging, target)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -16,10 +16,7 @@ and tampering before any tensor is read.
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,7 @@ import torch
 
 from vecae._base import BaseAutoencoder
 from vecae._exceptions import ModelFileError
-from vecae._files import sha256_file
+from vecae._files import atomic_directory, sha256_file
 from vecae._preprocess import DenseScaler
 from vecae._train import resolve_device
 
@@ -91,11 +88,7 @@ def _fitted_state(model: BaseAutoencoder) -> dict[str, Any]:
 def save_model(model: BaseAutoencoder, directory: Path, *, overwrite: bool = False) -> Path:
     """Write ``model`` to ``directory`` atomically (temporary directory, then rename)."""
     directory = directory.expanduser().resolve()
-    if directory.exists() and not overwrite:
-        raise FileExistsError(f"{directory}: already exists; pass overwrite=True to replace it")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with atomic_directory(directory, overwrite=overwrite) as staging:
         state = {k: v.detach().cpu().contiguous() for k, v in model.module_.state_dict().items()}
         safetensors.torch.save_file(state, str(staging / WEIGHTS))
         files = {WEIGHTS: sha256_file(staging / WEIGHTS)}
@@ -121,16 +114,6 @@ def save_model(model: BaseAutoencoder, directory: Path, *, overwrite: bool = Fal
             },
         }
         (staging / CONFIG).write_text(json.dumps(config, indent=2, allow_nan=True) + "\n")
-        if directory.exists():
-            backup = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            os.replace(directory, backup)
-            os.replace(staging, directory)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

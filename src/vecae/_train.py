@@ -228,13 +228,7 @@ def train(
                 loss = train_loss(train_source.batch(rows), epoch)
                 if not torch.isfinite(loss):
                     module.load_state_dict(best_state)
-                    result.stop_reason = "diverged"
-                    result.seconds = time.perf_counter() - started
-                    raise TrainingDivergedError(
-                        f"training loss became {loss.item()} in epoch {epoch + 1}; the best "
-                        f"weights so far (epoch {result.best_epoch}) were kept. Try a lower "
-                        "learning_rate, a smaller beta, or check the input scale."
-                    )
+                    raise _diverged(result, "training", loss.item(), epoch, started)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()  # type: ignore[no-untyped-call]
                 if config.grad_clip > 0:
@@ -258,13 +252,7 @@ def train(
 
             if not math.isfinite(monitored):
                 module.load_state_dict(best_state)
-                result.stop_reason = "diverged"
-                result.seconds = time.perf_counter() - started
-                raise TrainingDivergedError(
-                    f"validation loss became {monitored} in epoch {epoch + 1}; the best weights "
-                    f"so far (epoch {result.best_epoch}) were kept. Try a lower learning_rate, "
-                    "a smaller beta, or check the input scale."
-                )
+                raise _diverged(result, "validation", monitored, epoch, started)
             if math.isinf(best_loss) or monitored < best_loss - config.min_delta * abs(best_loss):
                 best_loss = monitored
                 best_state = copy.deepcopy(module.state_dict())
@@ -281,6 +269,19 @@ def train(
     module.eval()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _diverged(
+    result: TrainResult, which: str, value: float, epoch: int, started: float
+) -> TrainingDivergedError:
+    """Record the stop in ``result`` and build the error that says what to try."""
+    result.stop_reason = "diverged"
+    result.seconds = time.perf_counter() - started
+    return TrainingDivergedError(
+        f"{which} loss became {value} in epoch {epoch + 1}; the best weights so far "
+        f"(epoch {result.best_epoch}) were kept. Try a lower learning_rate, a smaller beta, "
+        "or check the input scale."
+    )
 
 
 class _Progress:

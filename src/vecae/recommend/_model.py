@@ -95,18 +95,13 @@ class Recommender:
     def save(self, directory: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model and the histories (safetensors + JSON, no pickle) atomically."""
         import json
-        import os
-        import shutil
-        import tempfile
 
         import safetensors.numpy
 
+        from vecae._files import atomic_directory
+
         target = Path(directory).expanduser().resolve()
-        if target.exists() and not overwrite:
-            raise FileExistsError(f"{target}: already exists; pass overwrite=True to replace it")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_directory(target, overwrite=overwrite) as staging:
             self.model.save(staging / _MODEL_DIR)  # type: ignore[attr-defined]
             matrix = self.interactions.matrix
             safetensors.numpy.save_file(
@@ -124,12 +119,6 @@ class Recommender:
                 "items": self.interactions.items,
             }
             (staging / _RECOMMENDER_FILE).write_text(json.dumps(meta))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return target
 
     @classmethod
