@@ -120,3 +120,10 @@ def test_module_entry_point(model_dir: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["latent_dim"] == 8
+
+
+def test_version_prints_the_package_version() -> None:
+    from vecae import __version__
+
+    proc = _script("--version")
+    assert (proc.returncode, proc.stdout) == (0, f"vecae {__version__}\n")

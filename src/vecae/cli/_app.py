@@ -39,8 +39,26 @@ app.add_typer(index_app, name="index")
 app.add_typer(recommender_app, name="recommender")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from vecae._version import __version__
+
+        print(f"vecae {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print vecae's version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Train autoencoders on the embeddings you already have, and put the encodings to work.
 
     Start with `vecae demo`.

@@ -6,18 +6,21 @@ estimators' own defaults, whatever they are tuned to.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vecae import Autoencoder, CategoricalAutoencoder, VariationalAutoencoder
-from vecae._base import BaseAutoencoder
 from vecae.cli._output import CliError
+
+if TYPE_CHECKING:
+    from vecae._base import BaseAutoencoder
 
 __all__ = ["ESTIMATORS", "MODEL_KINDS", "OPTION_NAMES", "build_estimator", "parse_hidden"]
 
-ESTIMATORS: dict[str, type[BaseAutoencoder]] = {
-    "dense": Autoencoder,
-    "vae": VariationalAutoencoder,
-    "categorical": CategoricalAutoencoder,
+# Model kind -> the estimator's name in ``vecae``; looked up only when a command builds one,
+# so that ``vecae --help`` does not import torch.
+ESTIMATORS: dict[str, str] = {
+    "dense": "Autoencoder",
+    "vae": "VariationalAutoencoder",
+    "categorical": "CategoricalAutoencoder",
 }
 MODEL_KINDS = tuple(ESTIMATORS)
 
@@ -77,7 +80,9 @@ def build_estimator(model: str, **overrides: Any) -> BaseAutoencoder:
     """
     if model not in ESTIMATORS:
         raise CliError(f"--model: expected one of {', '.join(MODEL_KINDS)}, got {model!r}")
-    cls = ESTIMATORS[model]
+    import vecae
+
+    cls: type[BaseAutoencoder] = getattr(vecae, ESTIMATORS[model])
     params = {name: value for name, value in overrides.items() if value is not None}
     accepted = cls().get_params()
     unknown = [name for name in params if name not in accepted]
