@@ -10,7 +10,7 @@ reconstruction error.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,9 +24,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from vecae._batches import BatchSource, SubsetSource
 from vecae._exceptions import DimensionMismatchError, InputError, TrainingDivergedError
+from vecae._objectives import Corruption, Reconstruction
 from vecae._train import (
-    BatchSource,
+    LR_SCHEDULES,
+    Callback,
+    Objective,
+    PrintProgress,
     TrainerConfig,
     TrainResult,
     resolve_device,
@@ -35,22 +40,17 @@ from vecae._train import (
 )
 from vecae.models._layers import ACTIVATIONS, init_weights
 
-__all__ = ["BaseAutoencoder", "SubsetSource", "check_finite_rows", "check_width", "column_count"]
+__all__ = [
+    "MAX_WIDTH",
+    "BaseAutoencoder",
+    "check_finite_rows",
+    "check_hidden",
+    "check_width",
+    "column_count",
+]
 
 INFERENCE_BATCH = 8192  # rows per forward pass at inference: bounded memory, fast matmuls
 SCORE_QUANTILES = 1001  # resolution of the stored training-score distribution (0.1% steps)
-
-
-class SubsetSource:
-    """A view of another batch source restricted to some of its rows (train or validation)."""
-
-    def __init__(self, source: BatchSource, rows: torch.Tensor) -> None:
-        self.source = source
-        self.rows = rows
-        self.n_rows = int(rows.shape[0])
-
-    def batch(self, rows: torch.Tensor) -> torch.Tensor:
-        return self.source.batch(self.rows[rows])
 
 
 def check_finite_rows(X: np.ndarray | sp.spmatrix, source: str = "X") -> None:
@@ -91,10 +91,39 @@ def check_width(estimator: BaseEstimator, n_features: int) -> None:
         )
 
 
-class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """Shared fit / transform / score / save machinery. Not for direct use."""
+MAX_WIDTH = 1 << 20  # a layer wider than this is a typo, not a model
 
-    _kind: ClassVar[str]
+
+def check_hidden(hidden: object) -> tuple[int, ...]:
+    """``hidden`` as a tuple of layer widths, each a positive integer up to :data:`MAX_WIDTH`.
+
+    Raises
+    ------
+    InputError
+        A width is not an integer (``2.5`` is not truncated), or is not in ``[1, MAX_WIDTH]``.
+    """
+    try:
+        widths = tuple(hidden)  # type: ignore[call-overload]
+    except TypeError:
+        raise InputError(f"hidden must be a sequence of layer widths, got {hidden!r}") from None
+    for width in widths:
+        if isinstance(width, bool) or not isinstance(width, Integral):
+            raise InputError(f"hidden: every width must be an integer, got {width!r}")
+        if not 1 <= int(width) <= MAX_WIDTH:
+            raise InputError(f"hidden: every width must be in [1, {MAX_WIDTH}], got {width}")
+    return tuple(int(width) for width in widths)
+
+
+class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Shared fit / transform / score / save machinery. Not for direct use.
+
+    A concrete family sets :attr:`kind`; defining the class registers it, and that name is
+    what a saved model's ``config.json`` records and what :func:`vecae.load` looks up.
+    """
+
+    #: The model family's public name ("dense", "variational", "categorical").
+    kind: ClassVar[str]
+    _registry: ClassVar[dict[str, type[BaseAutoencoder]]] = {}
     # The family's network (DenseNet, VariationalNet or CategoricalNet). Typed loosely because
     # each family calls its own methods on it and nn.Module attribute access is untyped anyway.
     module_: Any
@@ -111,12 +140,23 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "lr_patience": [Interval(Integral, 1, None, closed="left")],
+        "lr_factor": [Interval(Real, 0, 1, closed="neither")],
+        "min_delta": [Interval(Real, 0, None, closed="left")],
+        "grad_clip": [Interval(Real, 0, None, closed="left")],
         "contamination": [Interval(Real, 0, 0.5, closed="neither")],
         "device": [str],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["boolean"],
     }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if isinstance(kind, str):
+            BaseAutoencoder._registry[kind] = cls
 
     # -- what a concrete estimator provides ---------------------------------------------------
 
@@ -136,18 +176,39 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         """Per-row anomaly score in model space; higher is more anomalous."""
 
-    def _training_loss(
-        self, batch: torch.Tensor, epoch: int, generator: torch.Generator
-    ) -> torch.Tensor:
-        return self.module_.loss(self._corrupt(batch, generator), batch)  # type: ignore[no-any-return]
+    def _objective(self, generator: torch.Generator, val_generator: torch.Generator) -> Objective:
+        """What the trainer minimises (see :class:`vecae._train.Objective`).
 
-    def _validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        # Validation scores the clean reconstruction: it measures what transform will deliver.
-        return self.module_.loss(batch, batch)  # type: ignore[no-any-return]
+        ``generator`` drives training noise (corruption, sampling); ``val_generator`` is a
+        separate fixed one, so validation noise is identical every epoch. A family with another
+        loss overrides this; an extra term wraps the objective returned here.
+        """
+        return Reconstruction(self.module_, self._corruption(generator))
+
+    def _corruption(self, generator: torch.Generator) -> Corruption:
+        """Denoising corruption from ``noise_std`` and ``mask_rate``, drawn from ``generator``."""
+        return Corruption(self.noise_std, self.mask_rate, generator)
+
+    def _trainer_config(self) -> TrainerConfig:
+        """The trainer settings, each taken from the estimator parameter of the same name."""
+        return TrainerConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            lr_schedule=self.lr_schedule,
+            patience=self.patience,
+            lr_patience=self.lr_patience,
+            lr_factor=self.lr_factor,
+            min_delta=self.min_delta,
+            grad_clip=self.grad_clip,
+        )
 
     # -- fitting ------------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: object = None) -> BaseAutoencoder:
+    def fit(
+        self, X: Any, y: object = None, *, callbacks: Sequence[Callback] | None = None
+    ) -> BaseAutoencoder:
         """Fit the autoencoder to ``X``.
 
         Parameters
@@ -156,6 +217,10 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             Training vectors.
         y : Ignored
             Present for API consistency.
+        callbacks : sequence of vecae.Callback, optional
+            Hooks called at the start, after every epoch (one may stop training) and at the
+            end; a progress bar, a logger or a custom stopping rule. ``verbose=True`` adds a
+            :class:`vecae.PrintProgress`.
 
         Returns
         -------
@@ -163,6 +228,7 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             The fitted estimator.
         """
         self._validate_params()
+        check_hidden(self.hidden)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         generator = torch.Generator().manual_seed(seed)
         self.device_ = resolve_device(self.device)
@@ -175,25 +241,20 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             init_weights(self.module_, generator)
             self.module_.to(self.device_)
             train_source, val_source = self._split(source, generator)
-            config = TrainerConfig(
-                epochs=self.epochs,
-                batch_size=self.batch_size,
-                learning_rate=self.learning_rate,
-                weight_decay=self.weight_decay,
-                patience=self.patience,
-                verbose=self.verbose,
-            )
             # A separate, fixed generator keeps the VAE's validation noise identical every epoch.
             val_generator = torch.Generator().manual_seed(seed + 1)
+            hooks = list(callbacks or ())
+            if self.verbose:
+                hooks.append(PrintProgress())
             try:
                 result = train(
                     self.module_,
-                    lambda batch, epoch: self._training_loss(batch, epoch, generator),
-                    lambda batch: self._validation_loss(batch, val_generator),
+                    self._objective(generator, val_generator),
                     train_source,
                     val_source,
-                    config,
+                    self._trainer_config(),
                     generator,
+                    hooks,
                 )
             except TrainingDivergedError:
                 self.module_.eval()
@@ -224,16 +285,6 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         self.best_epoch_ = result.best_epoch
         self.stop_reason_ = result.stop_reason
         self.fit_seconds_ = result.seconds
-
-    def _corrupt(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Denoising corruption: masking noise, then additive Gaussian noise, in model space."""
-        if self.mask_rate > 0:
-            keep = torch.rand(batch.shape, generator=generator) >= self.mask_rate
-            batch = batch * keep.to(batch.device, batch.dtype)
-        if self.noise_std > 0:
-            noise = torch.randn(batch.shape, generator=generator).to(batch.device)
-            batch = batch + self.noise_std * noise
-        return batch
 
     # -- inference ----------------------------------------------------------------------------
 
@@ -294,6 +345,13 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self.anomaly_score(X) > limit
 
     # -- persistence --------------------------------------------------------------------------
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Family-specific fitted state to store in ``config.json`` (JSON values only)."""
+        return {}
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:
+        """Set the attributes :meth:`_extra_state` saved; raise KeyError/TypeError if bad."""
 
     def save(self, directory: str | Path, *, overwrite: bool = False) -> Path:
         """Write the fitted model to ``directory`` (``config.json`` + safetensors files).

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count
+from vecae._batches import BatchSource, CodesSource, SparseSource, TensorSource
+from vecae._checks import check_sparse_structure
 from vecae._exceptions import InputError
-from vecae._train import BatchSource, CodesSource, SparseSource, TensorSource
 from vecae.models.categorical import LIKELIHOODS, CategoricalConfig, CategoricalNet
 
 __all__ = ["CategoricalAutoencoder"]
@@ -56,6 +58,10 @@ class CategoricalAutoencoder(BaseAutoencoder):
         sigmoids. ``"auto"`` picks softmax for field columns and multinomial for sparse input.
     field_sizes : tuple of int or None, default=None
         Widths of the one-hot blocks of a sparse input read with the softmax likelihood.
+    max_categories : int, default=50_000
+        Most distinct values one field column may have. A column with more is almost always a
+        key (an id per row), whose one-hot block would exhaust memory; ``fit`` refuses it
+        with an :class:`~vecae.InputError` that says so.
     mask_rate : float, default=0.0
         Share of input entries dropped during training (Mult-DAE uses 0.5 on item bags).
     (other parameters as in :class:`vecae.Autoencoder`)
@@ -82,11 +88,12 @@ class CategoricalAutoencoder(BaseAutoencoder):
     (300, 2)
     """
 
-    _kind = "categorical"
+    kind = "categorical"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions({"auto", *LIKELIHOODS})],
         "field_sizes": ["array-like", None],
+        "max_categories": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -95,6 +102,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
         *,
         likelihood: str = "auto",
         field_sizes: tuple[int, ...] | None = None,
+        max_categories: int = 50_000,
         hidden: tuple[int, ...] = (256,),
         activation: str = "relu",
         dropout: float = 0.0,
@@ -106,6 +114,11 @@ class CategoricalAutoencoder(BaseAutoencoder):
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 10,
+        lr_schedule: str = "plateau",
+        lr_patience: int = 4,
+        lr_factor: float = 0.5,
+        min_delta: float = 1e-4,
+        grad_clip: float = 5.0,
         contamination: float = 0.01,
         device: str = "auto",
         n_threads: int | None = None,
@@ -115,6 +128,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
         self.latent_dim = latent_dim
         self.likelihood = likelihood
         self.field_sizes = field_sizes
+        self.max_categories = max_categories
         self.hidden = hidden
         self.activation = activation
         self.dropout = dropout
@@ -126,6 +140,11 @@ class CategoricalAutoencoder(BaseAutoencoder):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_delta = min_delta
+        self.grad_clip = grad_clip
         self.contamination = contamination
         self.device = device
         self.n_threads = n_threads
@@ -135,6 +154,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
     # -- input layout -------------------------------------------------------------------------
 
     def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray | sp.csr_matrix:
+        check_sparse_structure(X)
         if not reset and (n_columns := column_count(X)) is not None:
             check_width(self, n_columns)
         X = validate_data(
@@ -169,6 +189,13 @@ class CategoricalAutoencoder(BaseAutoencoder):
             np.unique(_as_category_column(X[:, j], kind))
             for j, kind in enumerate(self.category_kinds_)
         ]
+        for j, values in enumerate(self.categories_):
+            if len(values) > self.max_categories:
+                raise InputError(
+                    f"X: column {j} has {len(values)} distinct values, more than "
+                    f"max_categories={self.max_categories}; a column of ids is a key, not a "
+                    "category (on the command line, pass it with --key-column)"
+                )
         sizes = tuple(len(c) for c in self.categories_)
         self.field_sizes_ = sizes if self.likelihood_ == "softmax" else ()
         self.one_hot_width_ = int(sum(sizes))
@@ -196,6 +223,32 @@ class CategoricalAutoencoder(BaseAutoencoder):
         if sp.issparse(X):
             raise InputError("X: this model was fitted on categorical columns, not a sparse matrix")
         return self._codes_source(X)
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def _extra_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "likelihood_": self.likelihood_,
+            "field_sizes_": list(self.field_sizes_),
+            "one_hot_width_": self.one_hot_width_,
+        }
+        if self.categories_ is not None:
+            state["category_kinds_"] = list(self.category_kinds_)
+            state["categories_"] = [c.tolist() for c in self.categories_]
+        return state
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:
+        self.likelihood_ = str(state["likelihood_"])
+        self.field_sizes_ = tuple(int(s) for s in state["field_sizes_"])
+        self.one_hot_width_ = int(state["one_hot_width_"])
+        self.categories_ = None
+        if "categories_" in state:
+            self.category_kinds_ = [str(k) for k in state["category_kinds_"]]
+            dtypes = {"int": np.int64, "float": np.float64, "str": str}
+            self.categories_ = [
+                np.asarray(values, dtype=dtypes[kind])
+                for values, kind in zip(state["categories_"], self.category_kinds_, strict=True)
+            ]
 
     # -- model --------------------------------------------------------------------------------
 

@@ -12,12 +12,46 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count
+from vecae._batches import BatchSource, SubsetSource, TensorSource
+from vecae._exceptions import InputError
+from vecae._objectives import ELBO
 from vecae._preprocess import SCALE_MODES, DenseScaler
-from vecae._train import BatchSource, TensorSource
+from vecae._quantize import PRECISIONS, pack_bits, quantize_int8
+from vecae._similarity import (
+    NeighbourSource,
+    SimilarityObjective,
+    SimilarityWeights,
+    mine_neighbours,
+)
+from vecae._train import Objective
 from vecae.models.dense import DenseConfig, DenseNet
 from vecae.models.variational import VariationalConfig, VariationalNet
 
-__all__ = ["Autoencoder", "VariationalAutoencoder"]
+__all__ = ["OBJECTIVES", "Autoencoder", "VariationalAutoencoder"]
+
+OBJECTIVES = ("reconstruction", "similarity")
+N_NEIGHBOURS = 10  # top-k original neighbours mined per training row for the similarity loss
+PCA_ROWS = 50_000  # rows the PCA initialisation of the skip path is computed from
+CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
+
+
+def nested_sizes(latent_dim: int, nested_dims: Any) -> tuple[int, ...]:
+    """The code sizes a model is trained for: ``nested_dims`` plus ``latent_dim``, descending.
+
+    Raises
+    ------
+    InputError
+        When a size is not an integer in ``[1, latent_dim]``.
+    """
+    sizes = {int(latent_dim)}
+    for size in nested_dims or ():
+        if isinstance(size, bool) or not isinstance(size, Integral) or not 1 <= size <= latent_dim:
+            raise InputError(
+                f"nested_dims must hold integers between 1 and latent_dim={latent_dim}, "
+                f"got {size!r}"
+            )
+        sizes.add(int(size))
+    return tuple(sorted(sizes, reverse=True))
 
 
 class _DenseRows:
@@ -42,6 +76,8 @@ class _DenseBase(BaseAutoencoder):
         "normalize": ["boolean"],
         "center": ["boolean"],
         "scale": [StrOptions(set(SCALE_MODES))],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "nested_dims": ["array-like", None],
     }
 
     def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray | sp.csr_matrix:
@@ -64,9 +100,204 @@ class _DenseBase(BaseAutoencoder):
             X, normalize=self.normalize, center=self.center, scale=self.scale
         )
         if sp.issparse(X):
-            return _DenseRows(X, self.scaler_, self.device_)
-        # Dense training data is preprocessed once: every epoch then only gathers rows.
-        return TensorSource(torch.from_numpy(self.scaler_.apply(X)).to(self.device_))
+            source: BatchSource = _DenseRows(X, self.scaler_, self.device_)
+        else:
+            # Dense training data is preprocessed once: every epoch then only gathers rows.
+            source = TensorSource(torch.from_numpy(self.scaler_.apply(X)).to(self.device_))
+        if self.objective == "similarity":
+            self._skip_init = _principal_directions(source, self.latent_dim)
+        return source
+
+    def _uses_skip(self) -> bool:
+        return bool(self.objective == "similarity")
+
+    def _init_skip(self, module: Any) -> Any:
+        """Start the skip path at the principal directions (during fit; load overwrites it)."""
+        init = getattr(self, "_skip_init", None)
+        if module.skip is not None and init is not None:
+            with torch.no_grad():
+                module.skip.weight.copy_(init)
+        return module
+
+    # -- the similarity objective and nested sizes -------------------------------------------
+
+    @property
+    def nested_dims_(self) -> tuple[int, ...]:
+        """The code sizes the model was trained for, largest first (``latent_dim`` included)."""
+        check_is_fitted(self, "module_")
+        return nested_sizes(self.latent_dim, self.nested_dims)
+
+    @property
+    def metric_(self) -> str:
+        """How encodings are compared: ``"cosine"`` for the similarity objective."""
+        return "cosine" if self.objective == "similarity" else "euclidean"
+
+    def _likelihood_objective(
+        self, generator: torch.Generator, val_generator: torch.Generator
+    ) -> Objective:
+        return super()._objective(generator, val_generator)
+
+    def _objective(self, generator: torch.Generator, val_generator: torch.Generator) -> Objective:
+        inner = self._likelihood_objective(generator, val_generator)
+        if self.objective != "similarity":
+            return inner
+        return SimilarityObjective(self.module_, inner, self.nested_dims_, SimilarityWeights())
+
+    def _split(
+        self, source: BatchSource, generator: torch.Generator
+    ) -> tuple[BatchSource, BatchSource | None]:
+        train, val = super()._split(source, generator)
+        if self.objective != "similarity" or not isinstance(source, TensorSource):
+            return train, val
+        # Each training batch also holds one of every anchor's top-k neighbours, mined once
+        # here among the training rows only (validation rows never become neighbours).
+        if not isinstance(train, SubsetSource):
+            train = SubsetSource(source, torch.arange(source.n_rows))
+        rows = train.rows
+        local = mine_neighbours(source.data.index_select(0, rows.to(source.data.device)), N_NEIGHBOURS)
+        if local.shape[1] == 0:
+            return train, val
+        table = torch.zeros((source.n_rows, local.shape[1]), dtype=torch.long)
+        table[rows] = rows[local]
+        return NeighbourSource(train, table, generator), val
+
+    def fit(self, X: Any, y: object = None, **kwargs: Any) -> _DenseBase:
+        """Fit the model to ``X``; see the class docstring. Returns ``self``."""
+        nested_sizes(self.latent_dim, self.nested_dims)  # fail before any training
+        try:
+            super().fit(X, y, **kwargs)
+        finally:
+            self.__dict__.pop("_skip_init", None)
+        self._calibrate(X)
+        return self
+
+    def _calibrate(self, X: Any) -> None:
+        """Fit the int8 step and the bit thresholds on the training codes; they are saved."""
+        Z = super().transform(X)
+        calibration = self.module_.calibration
+        if len(Z) == 0:
+            return
+        top = np.quantile(np.abs(Z), CALIBRATION_QUANTILE, axis=0).max()
+        step = float(top) / 127.0 if top > 0 else 1.0
+        # Codes trained through the straight-through sign are thresholded where they were
+        # trained, at 0; other codes at each coordinate's median (balanced, informative bits).
+        if self.objective == "similarity":
+            threshold = np.zeros(Z.shape[1], dtype=np.float32)
+        else:
+            threshold = np.median(Z, axis=0).astype(np.float32)
+        with torch.no_grad():
+            calibration.int8_step.fill_(step)
+            calibration.bit_threshold.copy_(torch.from_numpy(threshold))
+
+    # -- encodings ----------------------------------------------------------------------------
+
+    def _code_width(self, dim: Any) -> int:
+        if dim is None:
+            return int(self.latent_dim)
+        if isinstance(dim, bool) or not isinstance(dim, Integral) or not 1 <= dim <= self.latent_dim:
+            raise InputError(
+                f"dim must be an integer between 1 and latent_dim={self.latent_dim} (trained "
+                f"sizes: {', '.join(map(str, self.nested_dims_))}), got {dim!r}"
+            )
+        return int(dim)
+
+    def _normalised(self, Z: np.ndarray) -> np.ndarray:
+        if self.metric_ != "cosine":
+            return Z
+        return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+
+    def transform(self, X: Any, dim: int | None = None) -> np.ndarray:
+        """The improved encodings: the bottleneck activations of each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        dim : int, optional
+            Keep the first ``dim`` coordinates only (a nested size, see ``nested_dims``),
+            re-normalised to unit length when the model's ``metric_`` is cosine. ``None``
+            returns the whole code, unnormalised.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, dim or latent_dim), float32
+
+        Raises
+        ------
+        InputError
+            When ``dim`` is not an integer in ``[1, latent_dim]``.
+        """
+        width = self._code_width(dim)
+        Z = super().transform(X)
+        if dim is None:
+            return Z
+        return np.ascontiguousarray(self._normalised(Z[:, :width]), dtype=np.float32)
+
+    def encode(
+        self, X: Any, *, dim: int | None = None, precision: str = "float32"
+    ) -> np.ndarray:
+        """Encodings at a chosen size and precision, ready to store or search.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        dim : int, optional
+            Code size (the first ``dim`` coordinates); default ``latent_dim``.
+        precision : {"float32", "float16", "int8", "binary"}, default="float32"
+            ``float32`` / ``float16``: the code, re-normalised where the metric is cosine.
+            ``int8``: the code divided by the int8 step fitted on the training codes (one step
+            for every coordinate, so cosines are kept) and rounded; a row encodes the same
+            alone or in a batch. ``binary``: one bit per coordinate (code above the fitted
+            threshold), packed with ``numpy.packbits``; ``dim`` must be a multiple of 8.
+
+        Returns
+        -------
+        codes : ndarray
+            float32 or float16 of shape (n, dim); int8 of shape (n, dim); uint8 of shape
+            (n, dim // 8) for ``binary``.
+
+        Raises
+        ------
+        InputError
+            Unknown precision, a ``dim`` out of range, bits not a multiple of 8, or a model
+            saved without calibration.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vecae import Autoencoder
+        >>> X = np.random.default_rng(0).normal(size=(300, 20)).astype("float32")
+        >>> ae = Autoencoder(latent_dim=16, epochs=2, random_state=0).fit(X)
+        >>> ae.encode(X, precision="binary").shape, ae.encode(X, precision="int8").dtype
+        ((300, 2), dtype('int8'))
+        """
+        if precision not in PRECISIONS:
+            raise InputError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+            )
+        width = self._code_width(dim)
+        if precision == "binary" and width % 8:
+            raise InputError(
+                f"binary codes need a multiple of 8 coordinates to pack into bytes; "
+                f"dim={width} is not (use e.g. {max(8, width - width % 8)})"
+            )
+        Z = super().transform(X)[:, :width]
+        calibration = self.module_.calibration
+        if precision == "int8":
+            step = float(calibration.int8_step[0])
+            if not np.isfinite(step):
+                raise InputError(
+                    "this model has no int8 calibration (saved by an older vecae); refit it"
+                )
+            return quantize_int8(Z, step)
+        if precision == "binary":
+            threshold = calibration.bit_threshold[:width].cpu().numpy()
+            if not np.isfinite(threshold).all():
+                raise InputError(
+                    "this model has no bit thresholds (saved by an older vecae); refit it"
+                )
+            return pack_bits(Z > threshold)
+        Z = np.ascontiguousarray(self._normalised(Z), dtype=np.float32)
+        return Z.astype(np.float16) if precision == "float16" else Z
 
     def _prepare(self, X: Any) -> BatchSource:
         return _DenseRows(self._validate_input(X, reset=False), self.scaler_, self.device_)
@@ -136,6 +367,15 @@ class Autoencoder(_DenseBase):
         Share of rows held out for early stopping and the learning-rate schedule.
     patience : int, default=10
         Epochs without validation improvement before stopping.
+    lr_schedule : {"plateau", "cosine"}, default="plateau"
+        ``"plateau"`` multiplies the learning rate by ``lr_factor`` after ``lr_patience``
+        epochs without improvement; ``"cosine"`` anneals it to zero over ``epochs``.
+    lr_patience : int, default=4
+    lr_factor : float, default=0.5
+    min_delta : float, default=1e-4
+        Relative decrease of the validation loss that counts as an improvement.
+    grad_clip : float, default=5.0
+        Maximum global gradient norm per step; ``0`` turns clipping off.
     contamination : float, default=0.01
         Expected share of anomalies; sets ``threshold_`` from the training scores.
     device : str, default="auto"
@@ -172,7 +412,7 @@ class Autoencoder(_DenseBase):
     (500, 4)
     """
 
-    _kind = "dense"
+    kind = "dense"
 
     def __init__(
         self,
@@ -186,12 +426,19 @@ class Autoencoder(_DenseBase):
         normalize: bool = False,
         center: bool = True,
         scale: str = "global",
+        objective: str = "reconstruction",
+        nested_dims: tuple[int, ...] | None = None,
         epochs: int = 100,
         batch_size: int = 1024,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 10,
+        lr_schedule: str = "plateau",
+        lr_patience: int = 4,
+        lr_factor: float = 0.5,
+        min_delta: float = 1e-4,
+        grad_clip: float = 5.0,
         contamination: float = 0.01,
         device: str = "auto",
         n_threads: int | None = None,
@@ -207,12 +454,19 @@ class Autoencoder(_DenseBase):
         self.normalize = normalize
         self.center = center
         self.scale = scale
+        self.objective = objective
+        self.nested_dims = nested_dims
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_delta = min_delta
+        self.grad_clip = grad_clip
         self.contamination = contamination
         self.device = device
         self.n_threads = n_threads
@@ -220,13 +474,16 @@ class Autoencoder(_DenseBase):
         self.verbose = verbose
 
     def _build_module(self) -> DenseNet:
-        return DenseNet(
-            DenseConfig(
-                n_features=self.n_features_in_,
-                latent_dim=self.latent_dim,
-                hidden=tuple(int(h) for h in self.hidden),
-                activation=self.activation,
-                dropout=self.dropout,
+        return self._init_skip(  # type: ignore[no-any-return]
+            DenseNet(
+                DenseConfig(
+                    n_features=self.n_features_in_,
+                    latent_dim=self.latent_dim,
+                    hidden=tuple(int(h) for h in self.hidden),
+                    activation=self.activation,
+                    dropout=self.dropout,
+                    skip=self._uses_skip(),
+                )
             )
         )
 
@@ -270,7 +527,7 @@ class VariationalAutoencoder(_DenseBase):
     (3, 20)
     """
 
-    _kind = "variational"
+    kind = "variational"
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         **_DenseBase._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -291,12 +548,19 @@ class VariationalAutoencoder(_DenseBase):
         normalize: bool = False,
         center: bool = True,
         scale: str = "global",
+        objective: str = "reconstruction",
+        nested_dims: tuple[int, ...] | None = None,
         epochs: int = 100,
         batch_size: int = 1024,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 10,
+        lr_schedule: str = "plateau",
+        lr_patience: int = 4,
+        lr_factor: float = 0.5,
+        min_delta: float = 1e-4,
+        grad_clip: float = 5.0,
         contamination: float = 0.01,
         device: str = "auto",
         n_threads: int | None = None,
@@ -314,12 +578,19 @@ class VariationalAutoencoder(_DenseBase):
         self.normalize = normalize
         self.center = center
         self.scale = scale
+        self.objective = objective
+        self.nested_dims = nested_dims
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_delta = min_delta
+        self.grad_clip = grad_clip
         self.contamination = contamination
         self.device = device
         self.n_threads = n_threads
@@ -327,34 +598,30 @@ class VariationalAutoencoder(_DenseBase):
         self.verbose = verbose
 
     def _build_module(self) -> VariationalNet:
-        return VariationalNet(
-            VariationalConfig(
-                n_features=self.n_features_in_,
-                latent_dim=self.latent_dim,
-                hidden=tuple(int(h) for h in self.hidden),
-                activation=self.activation,
-                dropout=self.dropout,
+        return self._init_skip(  # type: ignore[no-any-return]
+            VariationalNet(
+                VariationalConfig(
+                    n_features=self.n_features_in_,
+                    latent_dim=self.latent_dim,
+                    hidden=tuple(int(h) for h in self.hidden),
+                    activation=self.activation,
+                    dropout=self.dropout,
+                    skip=self._uses_skip(),
+                )
             )
         )
 
-    def _kl_weight(self, epoch: int) -> float:
-        if self.kl_warmup == 0:
-            return float(self.beta)
-        return float(self.beta) * min(1.0, (epoch + 1) / self.kl_warmup)
-
-    def _training_loss(
-        self, batch: torch.Tensor, epoch: int, generator: torch.Generator
-    ) -> torch.Tensor:
-        noisy = self._corrupt(batch, generator)
-        return self.module_.loss(  # type: ignore[no-any-return]
-            noisy, batch, beta=self._kl_weight(epoch), generator=generator
-        ).total
-
-    def _validation_loss(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        # The full-beta objective, so epochs during warm-up compare fairly with later ones.
-        return self.module_.loss(  # type: ignore[no-any-return]
-            batch, batch, beta=float(self.beta), generator=generator
-        ).total
+    def _likelihood_objective(
+        self, generator: torch.Generator, val_generator: torch.Generator
+    ) -> Objective:
+        return ELBO(
+            self.module_,
+            self._corruption(generator),
+            beta=self.beta,
+            kl_warmup=self.kl_warmup,
+            generator=generator,
+            val_generator=val_generator,
+        )
 
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         # The true negative ELBO (KL weight 1), whatever beta trained the model: a row whose
@@ -380,3 +647,18 @@ class VariationalAutoencoder(_DenseBase):
         self.module_.eval()
         decoded = self.module_.sample(int(n_samples), generator=generator).cpu().numpy()
         return self.scaler_.invert(decoded)
+
+
+def _principal_directions(source: BatchSource, k: int) -> torch.Tensor:
+    """The ``k`` leading principal directions of (up to ``PCA_ROWS``) model-space rows, as a
+    (k, n_features) matrix; rows past the data's rank stay zero."""
+    n = min(source.n_rows, PCA_ROWS)
+    # Evenly spaced rows: deterministic, and no generator draw that would shift the seeds.
+    rows = torch.linspace(0, source.n_rows - 1, n).long() if n else torch.zeros(0, dtype=torch.long)
+    sample = source.batch(rows).double().cpu()
+    sample = sample - sample.mean(dim=0)
+    _, _, vh = torch.linalg.svd(sample, full_matrices=False)
+    directions = torch.zeros((k, sample.shape[1]), dtype=torch.float32)
+    m = min(k, vh.shape[0])
+    directions[:m] = vh[:m].float()
+    return directions

@@ -74,10 +74,11 @@ def run_demo(
         epochs=epochs,
         random_state=seed,
         n_threads=threads,
-        verbose=out.show_progress,
     )
     out.info(f"training a VAE: {X.shape[1]} -> {latent_dim} dimensions")
-    model.fit(X)
+    from vecae.cli._progress import training_callbacks
+
+    model.fit(X, callbacks=training_callbacks(out))
     Z = model.transform(X)
 
     # Nearest neighbours before and after.

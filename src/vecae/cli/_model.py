@@ -136,7 +136,6 @@ def fit(
         validation_fraction=validation_fraction,
         patience=patience,
         contamination=contamination,
-        verbose=out.show_progress,
     )
     started = time.perf_counter()
     with out.step(f"reading {input}"):
@@ -150,7 +149,9 @@ def fit(
             X = read_embeddings(input, format).vectors
     n_rows, width = int(X.shape[0]), int(X.shape[1])
     out.info(f"training a {model.value} autoencoder on {n_rows:,} rows x {width}")
-    estimator.fit(X)
+    from vecae.cli._progress import training_callbacks
+
+    estimator.fit(X, callbacks=training_callbacks(out))
     saved = estimator.save(output, overwrite=overwrite)
     total = time.perf_counter() - started
 
