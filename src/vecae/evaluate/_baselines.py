@@ -1,22 +1,44 @@
-"""Baselines that a learned encoding has to beat.
+"""Baselines that a learned encoding has to beat, as scikit-learn estimators.
 
-Dimension reducers (fit / transform / inverse_transform, scikit-learn style) and
-anomaly detectors (fit / anomaly_score, higher = more anomalous). All are fitted on
-training vectors only; the harness never shows them evaluation items.
+Two families, each with its registry that the harness reads:
+
+* dimension **reducers** (``fit`` / ``transform`` / ``inverse_transform``), built at the
+  model's encoding width by the factories in :data:`REDUCERS`;
+* anomaly **detectors** (``fit`` / ``anomaly_score``, higher = more anomalous) on the
+  original vectors, built by the factories in :data:`DETECTORS`.
+
+All are fitted on training vectors only; the harness never shows them evaluation items.
+Adding a baseline is a class (here or in a module of its own) plus one registry line.
+
+Examples
+--------
+>>> import numpy as np
+>>> X = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+>>> PCABaseline(2).fit(X).transform(X).shape
+(50, 2)
+>>> sorted(REDUCERS)
+['abtt-pca', 'pca', 'random-projection', 'whitened-pca']
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from vecae._exceptions import InputError
 from vecae.evaluate._metrics import Metric, as_matrix, exact_knn
 
 __all__ = [
     "ABTTPCA",
+    "DETECTORS",
+    "REDUCERS",
+    "BaseDetector",
+    "BaseReducer",
     "Identity",
     "IsolationForestDetector",
     "KNNDistanceDetector",
@@ -29,7 +51,7 @@ __all__ = [
 FloatArray = NDArray[np.float32]
 
 
-class _Fitted:
+class _WidthChecked(BaseEstimator):  # type: ignore[misc]
     """Shared input checks: width recorded at fit and enforced afterwards."""
 
     n_features_in_: int
@@ -47,9 +69,25 @@ class _Fitted:
             )
         return arr
 
-    def fit_transform(self, X: ArrayLike, y: Any = None) -> FloatArray:
+
+class BaseReducer(TransformerMixin, _WidthChecked):  # type: ignore[misc]
+    """A dimension reducer: ``fit``, ``transform`` and ``inverse_transform``."""
+
+    def fit_transform(self, X: ArrayLike, y: Any = None, **fit_params: Any) -> FloatArray:
         """Fit on ``X`` and return its encoding."""
-        return self.fit(X).transform(X)  # type: ignore[attr-defined, no-any-return]
+        return self.fit(X).transform(X)  # type: ignore[no-any-return]
+
+
+class BaseDetector(ABC, _WidthChecked):
+    """An anomaly detector: ``fit`` and ``anomaly_score`` (higher = more anomalous)."""
+
+    @abstractmethod
+    def fit(self, X: ArrayLike, y: Any = None) -> BaseDetector:
+        """Fit on training vectors; return ``self``."""
+
+    @abstractmethod
+    def anomaly_score(self, X: ArrayLike) -> NDArray[np.float64]:
+        """One score per row of ``X``; higher = more anomalous."""
 
 
 def _check_n_components(n_components: int, X: FloatArray, limit: int | None = None) -> None:
@@ -60,7 +98,7 @@ def _check_n_components(n_components: int, X: FloatArray, limit: int | None = No
         )
 
 
-class Identity(_Fitted):
+class Identity(BaseReducer):
     """The original vectors, unchanged (the "do nothing" reference)."""
 
     def fit(self, X: ArrayLike, y: Any = None) -> Identity:
@@ -89,7 +127,7 @@ class Identity(_Fitted):
         return self._check_width(Z, "Z").copy()
 
 
-class PCABaseline(_Fitted):
+class PCABaseline(BaseReducer):
     """Principal component analysis to ``n_components`` dimensions.
 
     Parameters
@@ -163,7 +201,7 @@ class WhitenedPCA(PCABaseline):
         super().__init__(n_components, whiten=True, random_state=random_state)
 
 
-class ABTTPCA(_Fitted):
+class ABTTPCA(BaseReducer):
     """All-but-the-top post-processing followed by PCA (Mu & Viswanath, ICLR 2018).
 
     Subtract the mean, remove the projection on the top ``n_remove`` principal
@@ -242,7 +280,7 @@ class ABTTPCA(_Fitted):
         return np.asarray(self.pca_.inverse_transform(z) + self.mean_, dtype=np.float32)
 
 
-class RandomProjection(_Fitted):
+class RandomProjection(BaseReducer):
     """Gaussian random projection (Johnson–Lindenstrauss), seeded.
 
     ``Z = X @ R`` with ``R[i, j] ~ N(0, 1 / n_components)``; the inverse uses the
@@ -302,7 +340,7 @@ class RandomProjection(_Fitted):
 # Anomaly detectors on the original vectors
 
 
-class PCAReconstructionDetector(_Fitted):
+class PCAReconstructionDetector(BaseDetector):
     """Anomaly score = squared error of the rank-``n_components`` PCA reconstruction.
 
     Parameters
@@ -331,7 +369,7 @@ class PCAReconstructionDetector(_Fitted):
         return out
 
 
-class IsolationForestDetector(_Fitted):
+class IsolationForestDetector(BaseDetector):
     """scikit-learn's IsolationForest; anomaly score = minus its ``score_samples``.
 
     Parameters
@@ -362,7 +400,7 @@ class IsolationForestDetector(_Fitted):
         return -np.asarray(self.forest_.score_samples(self._check_width(X)), dtype=np.float64)
 
 
-class KNNDistanceDetector(_Fitted):
+class KNNDistanceDetector(BaseDetector):
     """Anomaly score = mean distance to the ``k`` nearest training vectors.
 
     Parameters
@@ -391,3 +429,29 @@ class KNNDistanceDetector(_Fitted):
         _, scores = exact_knn(arr, self.train_, self.k, self.metric)
         dist = 1.0 - scores.astype(np.float64) if self.metric == "cosine" else scores
         return np.asarray(dist.mean(axis=1), dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------
+# Registries: what the harness compares against, by the name its tables use.
+
+ReducerFactory = Callable[[int, int], BaseReducer]
+"""``factory(n_components, random_state)`` -> an unfitted reducer."""
+
+DetectorFactory = Callable[[int, int, Metric, int], BaseDetector]
+"""``factory(n_components, n_features, metric, random_state)`` -> an unfitted detector."""
+
+REDUCERS: dict[str, ReducerFactory] = {
+    "pca": lambda m, seed: PCABaseline(m, random_state=seed),
+    "abtt-pca": lambda m, seed: ABTTPCA(m, random_state=seed),
+    "whitened-pca": lambda m, seed: WhitenedPCA(m, random_state=seed),
+    "random-projection": lambda m, seed: RandomProjection(m, random_state=seed),
+}
+
+DETECTORS: dict[str, DetectorFactory] = {
+    # The same rank as the model's encoding, kept below full rank so it can miss something.
+    "pca-reconstruction": lambda m, d, metric, seed: PCAReconstructionDetector(
+        min(m, d - 1) if m >= d else m
+    ),
+    "isolation-forest": lambda m, d, metric, seed: IsolationForestDetector(random_state=seed),
+    "knn-distance": lambda m, d, metric, seed: KNNDistanceDetector(5, metric=metric),
+}

@@ -1,57 +1,38 @@
-"""``evaluate``: compare a fitted model with baselines at the same dimension."""
+"""``evaluate``: compare a fitted model with baselines at the same dimension.
+
+:func:`evaluate` is a small dispatcher: it picks the evaluation rows, fits the baselines of
+:data:`~vecae.evaluate._baselines.REDUCERS`, encodes the rows once per method, and runs each
+selected task of :data:`TASK_REGISTRY` on that shared context.
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from vecae._exceptions import InputError
-from vecae.evaluate._baselines import (
-    ABTTPCA,
-    Identity,
-    IsolationForestDetector,
-    KNNDistanceDetector,
-    PCABaseline,
-    PCAReconstructionDetector,
-    RandomProjection,
-    WhitenedPCA,
-)
-from vecae.evaluate._metrics import (
-    Metric,
-    anomaly_scores,
-    as_matrix,
-    exact_knn,
-    knn_accuracy,
-    knn_recall,
-    mean_cosine,
-    probe_accuracy,
-    reconstruction_mse,
-    split_indices,
-    trustworthiness,
-)
+from vecae.evaluate._baselines import REDUCERS, Identity
+from vecae.evaluate._metrics import Metric, as_matrix
 from vecae.evaluate._report import EvaluationReport
-from vecae.evaluate._wordsim import (
-    DEFAULT_WORDSIM_SETS,
-    PairSet,
-    SimilarityResult,
-    _Lookup,
-    _resolve,
-    _score,
-    load_key_pairs,
-)
+from vecae.evaluate._task import MODEL, ORIGINAL, LabelsArg, Method, PairsArg, Task, TaskContext
+from vecae.evaluate._tasks import ANOMALY, CLASSIFICATION, INTRINSIC, NOISE, PAIRS, WORDSIM
+from vecae.evaluate._wordsim import DEFAULT_WORDSIM_SETS, PairSet
 
-__all__ = ["TASKS", "Encoder", "evaluate"]
+__all__ = ["TASKS", "TASK_REGISTRY", "Encoder", "evaluate"]
 
-TASKS: tuple[str, ...] = ("intrinsic", "wordsim", "pairs", "classification", "anomaly", "noise")
+# The tasks, in the order they run and appear in reports. A new task: one module that
+# defines a ``Task``, and one line here.
+TASK_REGISTRY: dict[str, Task] = {
+    task.name: task for task in (INTRINSIC, WORDSIM, PAIRS, CLASSIFICATION, ANOMALY, NOISE)
+}
+
+TASKS: tuple[str, ...] = tuple(TASK_REGISTRY)
 """Task names accepted by ``evaluate(tasks=...)``."""
-
-MODEL = "vecae"
-ORIGINAL = "original"
 
 
 @runtime_checkable
@@ -64,59 +45,6 @@ class Encoder(Protocol):
 
     def transform(self, X: Any) -> Any:
         """Encode rows of ``X``."""
-
-
-PairsArg: TypeAlias = PairSet | str | os.PathLike[str] | Sequence[PairSet | str | os.PathLike[str]]
-LabelsArg: TypeAlias = ArrayLike | Mapping[str, Any]
-
-
-class _Method:
-    """A named encoder with its encodings of the evaluation rows."""
-
-    def __init__(self, name: str, encoder: Any, dim: int) -> None:
-        self.name = name
-        self.encoder = encoder
-        self.dim = dim
-        self.encoded: NDArray[np.float32] | None = None
-        self.clean_knn: NDArray[np.int64] | None = None
-
-    def transform(self, X: NDArray[Any]) -> NDArray[np.float32]:
-        Z = np.asarray(self.encoder.transform(X), dtype=np.float32)
-        if Z.ndim != 2 or Z.shape != (X.shape[0], self.dim):
-            raise InputError(
-                f"{self.name}: transform returned shape {Z.shape}, "
-                f"expected ({X.shape[0]}, {self.dim})"
-            )
-        return Z
-
-    def head(self) -> dict[str, Any]:
-        # float32 storage is the fair comparison: every method's vector is d float32s.
-        return {"method": self.name, "dim": self.dim, "bytes_per_vector": 4 * self.dim}
-
-
-def _as_pairsets(pairs: PairsArg) -> list[PairSet]:
-    items = [pairs] if isinstance(pairs, (PairSet, str, os.PathLike)) else list(pairs)
-    return [p if isinstance(p, PairSet) else load_key_pairs(p) for p in items]
-
-
-def _labels_for_rows(
-    labels: LabelsArg,
-    name: str,
-    rows: NDArray[np.int64],
-    n_source: int,
-    keys: Sequence[str] | None,
-) -> tuple[NDArray[np.int64], NDArray[Any]]:
-    """Positions (into the evaluation rows) that carry a label, and those labels."""
-    if isinstance(labels, Mapping):
-        if keys is None:
-            raise InputError(f"{name}: a key->label mapping needs keys=")
-        pos = [i for i, r in enumerate(rows) if keys[r] in labels]
-        values = np.asarray([labels[keys[rows[i]]] for i in pos])
-        return np.asarray(pos, dtype=np.int64), values
-    arr = np.asarray(labels)
-    if arr.ndim != 1 or arr.shape[0] != n_source:
-        raise InputError(f"{name}: expected one label per row ({n_source}), got shape {arr.shape}")
-    return np.arange(rows.shape[0], dtype=np.int64), arr[rows]
 
 
 def evaluate(
@@ -230,174 +158,48 @@ def evaluate(
 
     if pairs is not None and keys is None:
         raise InputError("pairs: keyed pairs need keys= (the key of each row) to look rows up")
-    available = {
-        "intrinsic": True,
-        "noise": True,
-        "wordsim": keys is not None,
-        "pairs": pairs is not None and keys is not None,
-        "classification": labels is not None,
-        "anomaly": anomaly_labels is not None,
-    }
-    if tasks is None:
-        selected = [t for t in TASKS if available[t]]
-    else:
-        unknown = [t for t in tasks if t not in TASKS]
-        if unknown:
-            raise InputError(f"tasks: unknown {unknown}; choose from {TASKS}")
-        missing = [t for t in tasks if not available[t]]
-        if missing:
-            raise InputError(
-                f"tasks {missing} need data that was not given "
-                "(wordsim: keys; pairs: pairs and keys; classification: labels; "
-                "anomaly: anomaly_labels)"
-            )
-        selected = [t for t in TASKS if t in tasks]
 
-    report = EvaluationReport()
-    timings: dict[str, float] = {}
-
-    # --- methods -------------------------------------------------------------------
-    t0 = time.perf_counter()
-    Z_model = np.asarray(model.transform(E), dtype=np.float32)
-    if Z_model.ndim != 2 or Z_model.shape[0] != E.shape[0]:
-        raise InputError(f"model.transform returned shape {Z_model.shape} for {E.shape[0]} rows")
-    m = Z_model.shape[1]
-    methods = [_Method(MODEL, model, m), _Method(ORIGINAL, Identity().fit(fit_X), d)]
-    methods[0].encoded = Z_model
-    baselines: list[tuple[str, Any]] = [
-        ("pca", PCABaseline(m, random_state=random_state)),
-        ("abtt-pca", ABTTPCA(m, random_state=random_state)),
-        ("whitened-pca", WhitenedPCA(m, random_state=random_state)),
-        ("random-projection", RandomProjection(m, random_state=random_state)),
-    ]
-    for name, est in baselines:
-        try:
-            est.fit(fit_X)
-        except InputError as exc:
-            report.notes.append(f"{name} skipped: {exc}")
-            continue
-        methods.append(_Method(name, est, m))
-    for meth in methods[1:]:
-        meth.encoded = meth.transform(E)
-    timings["fit_baselines"] = time.perf_counter() - t0
-
+    # The queries and the sub-seed are drawn before any fitting, so every task sees the same
+    # draws whichever tasks run.
     n_q = min(n_queries, E.shape[0])
     queries = np.sort(rng.choice(E.shape[0], n_q, replace=False))
     sub_seed = int(rng.integers(2**31 - 1))
+    report = EvaluationReport()
+    ctx = TaskContext(
+        model=model,
+        methods=[],
+        E=E,
+        source=source,
+        fit_X=fit_X,
+        eval_rows=eval_rows,
+        queries=queries,
+        keys=keys,
+        metric=metric,
+        k=k,
+        random_state=random_state,
+        sub_seed=sub_seed,
+        report=report,
+        labels=labels,
+        anomaly_labels=anomaly_labels,
+        pairs=pairs,
+        wordsim_sets=wordsim_sets,
+        noise_snr_db=noise_snr_db,
+        n_trustworthiness=n_trustworthiness,
+    )
+    selected = _select_tasks(tasks, ctx)
 
-    def clean_knn(meth: _Method) -> NDArray[np.int64]:
-        if meth.clean_knn is None:
-            Z = _encoded(meth)
-            meth.clean_knn, _ = exact_knn(
-                Z[queries], Z, k, metric, exclude_self=True, self_index=queries
-            )
-        return meth.clean_knn
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ctx.methods = _fit_methods(model, ctx, d)
+    timings["fit_baselines"] = time.perf_counter() - t0
 
-    for task in selected:
+    for name in selected:
         t0 = time.perf_counter()
-        if task == "intrinsic":
-            reference = clean_knn(methods[1])
-            rows = []
-            for meth in methods:
-                Z = _encoded(meth)
-                row = meth.head()
-                inverse = getattr(meth.encoder, "inverse_transform", None)
-                if callable(inverse):
-                    X_hat = np.asarray(inverse(Z), dtype=np.float32)
-                    row["mse"] = reconstruction_mse(E, X_hat)
-                    row["mean_cosine"] = mean_cosine(E, X_hat)
-                else:
-                    row["mse"] = row["mean_cosine"] = float("nan")
-                row[f"recall@{k}"] = knn_recall(reference, clean_knn(meth))
-                row["trustworthiness"] = trustworthiness(
-                    E,
-                    Z,
-                    n_neighbors=k,
-                    n_samples=n_trustworthiness,
-                    metric=metric,
-                    random_state=sub_seed,
-                )
-                rows.append(row)
-            report.tables["intrinsic"] = rows
-        elif task == "noise":
-            snrs = [noise_snr_db] if isinstance(noise_snr_db, (int, float)) else noise_snr_db
-            noise_rng = np.random.default_rng(sub_seed)
-            clean_q = E[queries].astype(np.float64)
-            power = np.mean(clean_q**2, axis=1, keepdims=True)
-            noisy_by_snr = {
-                float(snr): (
-                    clean_q
-                    + noise_rng.standard_normal(clean_q.shape) * np.sqrt(power / 10 ** (snr / 10))
-                ).astype(np.float32)
-                for snr in snrs
-            }
-            rows = []
-            for meth in methods:
-                row = meth.head()
-                for snr, noisy in noisy_by_snr.items():
-                    idx, _ = exact_knn(
-                        meth.transform(noisy),
-                        _encoded(meth),
-                        k,
-                        metric,
-                        exclude_self=True,
-                        self_index=queries,
-                    )
-                    row[f"recall@{k}_snr{snr:g}db"] = knn_recall(clean_knn(meth), idx)
-                rows.append(row)
-            report.tables["noise"] = rows
-        elif task == "wordsim":
-            assert keys is not None
-            sets = [_resolve(s, lowercase=True) for s in wordsim_sets]
-            _similarity_tables(report, "wordsim", methods, source, keys, sets, lowercase=True)
-        elif task == "pairs":
-            assert keys is not None and pairs is not None
-            sets = _as_pairsets(pairs)
-            _similarity_tables(report, "pairs", methods, source, keys, sets, lowercase=False)
-        elif task == "classification":
-            assert labels is not None
-            pos, y = _labels_for_rows(labels, "labels", eval_rows, source.shape[0], keys)
-            train_i, test_i = split_indices(y, random_state=random_state)
-            rows = []
-            for meth in methods:
-                Z = _encoded(meth)[pos]
-                row = meth.head()
-                row["knn_accuracy"] = knn_accuracy(
-                    Z[train_i], y[train_i], Z[test_i], y[test_i], k=k, metric=metric
-                )
-                row["probe_accuracy"] = probe_accuracy(Z[train_i], y[train_i], Z[test_i], y[test_i])
-                rows.append(row)
-            report.tables["classification"] = rows
-            report.meta["classification_train_test"] = [int(train_i.size), int(test_i.size)]
-        elif task == "anomaly":
-            assert anomaly_labels is not None
-            pos, y = _labels_for_rows(
-                anomaly_labels, "anomaly_labels", eval_rows, source.shape[0], keys
-            )
-            E_lab = E[pos]
-            rows = []
-            score_fn = getattr(model, "anomaly_score", None)
-            if callable(score_fn):
-                s = np.asarray(score_fn(E_lab), dtype=np.float64).ravel()
-                rows.append({"method": MODEL, "dim": m, **anomaly_scores(y, s)})
-            else:
-                report.notes.append("anomaly: the model has no anomaly_score; baselines only")
-            n_rec = min(m, d - 1) if m >= d else m
-            detectors: list[tuple[str, int, Any]] = [
-                ("pca-reconstruction", d, PCAReconstructionDetector(n_rec)),
-                ("isolation-forest", d, IsolationForestDetector(random_state=random_state)),
-                ("knn-distance", d, KNNDistanceDetector(5, metric=metric)),
-            ]
-            for name, dim, det in detectors:
-                det.fit(fit_X)
-                rows.append(
-                    {"method": name, "dim": dim, **anomaly_scores(y, det.anomaly_score(E_lab))}
-                )
-            report.tables["anomaly"] = rows
-        timings[task] = time.perf_counter() - t0
+        TASK_REGISTRY[name].run(ctx)
+        timings[name] = time.perf_counter() - t0
 
     timings["total"] = time.perf_counter() - t_start
-    report.estimators = {meth.name: meth.encoder for meth in methods}
+    report.estimators = {meth.name: meth.encoder for meth in ctx.methods}
     report.eval_index = eval_rows.astype(np.int64)
     report.meta.update(
         {
@@ -406,7 +208,7 @@ def evaluate(
             "n_queries": int(n_q),
             "held_out_from_train": eval_vectors is None,
             "dim_original": int(d),
-            "dim": int(m),
+            "dim": int(ctx.methods[0].dim),
             "metric": metric,
             "k": int(k),
             "random_state": int(random_state),
@@ -417,43 +219,37 @@ def evaluate(
     return report
 
 
-def _encoded(meth: _Method) -> NDArray[np.float32]:
-    assert meth.encoded is not None
-    return meth.encoded
+def _select_tasks(tasks: Sequence[str] | None, ctx: TaskContext) -> list[str]:
+    """The tasks to run, in registry order: those asked for, or every available one."""
+    if tasks is None:
+        return [name for name, task in TASK_REGISTRY.items() if task.available(ctx)]
+    unknown = [t for t in tasks if t not in TASK_REGISTRY]
+    if unknown:
+        raise InputError(f"tasks: unknown {unknown}; choose from {TASKS}")
+    missing = [t for t in tasks if not TASK_REGISTRY[t].available(ctx)]
+    if missing:
+        needs = "; ".join(f"{t}: {TASK_REGISTRY[t].needs}" for t in missing)
+        raise InputError(f"tasks {missing} need data that was not given ({needs})")
+    return [name for name in TASK_REGISTRY if name in tasks]
 
 
-def _similarity_tables(
-    report: EvaluationReport,
-    task: str,
-    methods: list[_Method],
-    source: NDArray[Any],
-    keys: Sequence[str],
-    sets: list[PairSet],
-    *,
-    lowercase: bool,
-) -> None:
-    lookup = _Lookup(keys, lowercase)
-    # Encode only the rows some pair uses: a 400k vocabulary needs a few thousand.
-    needed = np.unique(
-        np.concatenate([np.concatenate(lookup.rows(s)[:2]) for s in sets] + [np.zeros(0, int)])
-    ).astype(np.int64)
-    sub_keys = [keys[i] for i in needed]
-    sub_lookup = _Lookup(sub_keys, lowercase)
-    vectors = source[needed]
-    rows = []
-    coverage: list[SimilarityResult] = []
-    for meth in methods:
-        Z = meth.transform(vectors) if needed.size else np.zeros((0, meth.dim), np.float32)
-        results = [_score(sub_lookup, Z, s) for s in sets]
-        row = meth.head()
-        for r in results:
-            row[r.name] = r.rho
-        rhos = [r.rho for r in results if not np.isnan(r.rho)]
-        row["mean"] = float(np.mean(rhos)) if rhos else float("nan")
-        rows.append(row)
-        coverage = results
-    report.tables[task] = rows
-    # Coverage depends on the keys only, not on the method, so it is one table.
-    report.tables[f"{task}_coverage"] = [
-        {k: v for k, v in r.as_dict().items() if k != "rho"} for r in coverage
-    ]
+def _fit_methods(model: Any, ctx: TaskContext, d: int) -> list[Method]:
+    """The model, the original vectors and each reducer that fits, with their encodings."""
+    E = ctx.E
+    Z_model = np.asarray(model.transform(E), dtype=np.float32)
+    if Z_model.ndim != 2 or Z_model.shape[0] != E.shape[0]:
+        raise InputError(f"model.transform returned shape {Z_model.shape} for {E.shape[0]} rows")
+    m = Z_model.shape[1]
+    methods = [Method(MODEL, model, m), Method(ORIGINAL, Identity().fit(ctx.fit_X), d)]
+    methods[0].encoded = Z_model
+    for name, factory in REDUCERS.items():
+        reducer = factory(m, ctx.random_state)
+        try:
+            reducer.fit(ctx.fit_X)
+        except InputError as exc:
+            ctx.report.notes.append(f"{name} skipped: {exc}")
+            continue
+        methods.append(Method(name, reducer, m))
+    for meth in methods[1:]:
+        meth.encoded = meth.transform(E)
+    return methods
