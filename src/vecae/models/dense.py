@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from vecae.models._codes import CodeCalibration, LinearSkip
 from vecae.models._layers import mlp
 
 __all__ = ["DenseConfig", "DenseNet"]
@@ -24,6 +25,7 @@ class DenseConfig:
     hidden: tuple[int, ...] = field(default=(256,))  # encoder widths; the decoder mirrors them
     activation: str = "relu"
     dropout: float = 0.0  # dropout after each hidden activation; 0 keeps training deterministic
+    skip: bool = False  # add a linear input -> code path (PCA-initialised by the estimator)
 
 
 class DenseNet(nn.Module):
@@ -35,9 +37,12 @@ class DenseNet(nn.Module):
         widths = [config.n_features, *config.hidden, config.latent_dim]
         self.encoder = mlp(widths, activation=config.activation, dropout=config.dropout)
         self.decoder = mlp(widths[::-1], activation=config.activation, dropout=config.dropout)
+        self.skip = LinearSkip(config.n_features, config.latent_dim) if config.skip else None
+        self.calibration = CodeCalibration(config.latent_dim)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
+        z = self.encoder(x)
+        return z if self.skip is None else z + self.skip(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from vecae.models._codes import CodeCalibration, LinearSkip
 from vecae.models._layers import mlp
 
 __all__ = ["VariationalConfig", "VariationalNet"]
@@ -31,6 +32,7 @@ class VariationalConfig:
     hidden: tuple[int, ...] = field(default=(256,))
     activation: str = "relu"
     dropout: float = 0.0
+    skip: bool = False  # add a linear input -> posterior-mean path (PCA-initialised)
 
 
 @dataclass
@@ -61,12 +63,15 @@ class VariationalNet(nn.Module):
             activation=config.activation,
             dropout=config.dropout,
         )
+        self.skip = LinearSkip(config.n_features, config.latent_dim) if config.skip else None
+        self.calibration = CodeCalibration(config.latent_dim)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and (clamped) log-variance of q(z|x)."""
         h = self.body(x)
         logvar = self.logvar_head(h).clamp(LOGVAR_MIN, LOGVAR_MAX)
-        return self.mean_head(h), logvar
+        mean = self.mean_head(h)
+        return (mean if self.skip is None else mean + self.skip(x)), logvar
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The posterior mean: the deterministic encoding."""
