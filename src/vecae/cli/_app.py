@@ -15,11 +15,14 @@ import typer
 from vecae.cli._anomalies import anomalies
 from vecae.cli._encode import encode
 from vecae.cli._evaluate import evaluate
+from vecae.cli._export import export
 from vecae.cli._model import fit, info
 from vecae.cli._options import JsonOpt, QuietOpt, ThreadsOpt
 from vecae.cli._output import Output, guarded
 from vecae.cli._recommend import recommend, recommender_evaluate, recommender_fit
+from vecae.cli._report import report
 from vecae.cli._search import index_build, neighbors, sample
+from vecae.cli._serve import serve
 
 __all__ = ["app"]
 
@@ -89,7 +92,20 @@ def demo(
     run_demo(out, n_words=words, epochs=epochs, latent_dim=latent_dim, seed=seed, threads=threads)
 
 
-for command in (fit, encode, info, demo, neighbors, anomalies, sample, recommend, evaluate):
+for command in (
+    fit,
+    encode,
+    info,
+    demo,
+    neighbors,
+    anomalies,
+    sample,
+    recommend,
+    evaluate,
+    report,
+    serve,
+    export,
+):
     app.command()(command)
 index_app.command("build")(index_build)
 recommender_app.command("fit")(recommender_fit)
