@@ -275,7 +275,7 @@ def test_unreadable_index_file_with_matching_checksum_raises_model_file_error(
     index_file.write_bytes(b"not a faiss index" * 10)
     config_file = directory / "config.json"
     config = json.loads(config_file.read_text())
-    config["sha256"]["index.faiss"] = hashlib.sha256(index_file.read_bytes()).hexdigest()
+    config["files"]["index.faiss"] = hashlib.sha256(index_file.read_bytes()).hexdigest()
     config_file.write_text(json.dumps(config))
     with pytest.raises(ModelFileError, match=r"index\.faiss: not a readable FAISS index"):
         VectorIndex.load(directory)

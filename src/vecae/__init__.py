@@ -41,6 +41,7 @@ if typing.TYPE_CHECKING:
     from vecae._categorical import CategoricalAutoencoder
     from vecae._dense import Autoencoder, VariationalAutoencoder
     from vecae._serialize import load
+    from vecae._streaming import StreamedRows
     from vecae._train import Callback, EpochLog, PrintProgress
 
 # Public name -> the private module that defines it; imported on first access.
@@ -52,6 +53,7 @@ _LAZY = {
     "Callback": "vecae._train",
     "EpochLog": "vecae._train",
     "PrintProgress": "vecae._train",
+    "StreamedRows": "vecae._streaming",
 }
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "ModelFileError",
     "OutputExistsError",
     "PrintProgress",
+    "StreamedRows",
     "TrainingDivergedError",
     "VariationalAutoencoder",
     "VecaeError",

@@ -9,6 +9,7 @@ reconstruction error.
 
 from __future__ import annotations
 
+import copy
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Integral, Real
@@ -30,11 +31,14 @@ from vecae._objectives import Corruption, Reconstruction
 from vecae._train import (
     LR_SCHEDULES,
     Callback,
+    NonFiniteLoss,
     Objective,
     PrintProgress,
     TrainerConfig,
     TrainResult,
+    make_optimizer,
     resolve_device,
+    run_epoch,
     torch_threads,
     train,
 )
@@ -260,18 +264,119 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 self.module_.eval()
                 raise
             self._set_history(result)
-            training_scores = self._scores(source)
-            # 1001 quantiles of the training scores are kept (and saved), so a threshold for any
-            # other contamination can be derived later without the training data.
-            self.score_quantiles_ = np.quantile(
-                training_scores, np.linspace(0.0, 1.0, SCORE_QUANTILES)
-            ).astype(np.float64)
-            self.threshold_ = self.threshold_for(float(self.contamination))
+            self._fit_threshold(source)
+        self.__dict__.pop("_partial", None)  # a later partial_fit starts a fresh optimiser
+        return self
+
+    def _fit_threshold(self, source: BatchSource) -> None:
+        # 1001 quantiles of the training scores are kept (and saved), so a threshold for any
+        # other contamination can be derived later without the training data.
+        self.score_quantiles_ = np.quantile(
+            self._scores(source), np.linspace(0.0, 1.0, SCORE_QUANTILES)
+        ).astype(np.float64)
+        self.threshold_ = self.threshold_for(float(self.contamination))
+
+    def partial_fit(self, X: Any, y: object = None) -> BaseAutoencoder:
+        """One pass of optimiser steps over ``X``, continuing from the current weights.
+
+        For data that arrives in chunks or does not fit in memory, in the manner of
+        scikit-learn's ``IncrementalPCA.partial_fit``. The first call (on an unfitted model)
+        fits the preprocessing statistics on its chunk, builds the network and the optimiser;
+        later calls reuse them, so make the first chunk representative (or call ``fit`` on a
+        sample first). Each call appends one entry to ``history_`` (no validation loss, no
+        early stopping, a constant ``learning_rate``) and refits the anomaly threshold on the
+        chunk. Shuffle the chunks yourself: rows are shuffled only within a chunk.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, path or StreamedRows
+            One chunk of training vectors.
+        y : Ignored
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        TrainingDivergedError
+            The loss stopped being finite; the weights from before this call are restored.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vecae import Autoencoder
+        >>> chunks = np.random.default_rng(0).normal(size=(4, 250, 8)).astype("float32")
+        >>> model = Autoencoder(latent_dim=2, random_state=0)
+        >>> for chunk in chunks:
+        ...     model = model.partial_fit(chunk)
+        >>> model.n_epochs_, model.transform(chunks[0]).shape
+        (4, (250, 2))
+        """
+        first = not hasattr(self, "module_")
+        if first:
+            self._validate_params()
+            check_hidden(self.hidden)
+            self.device_ = resolve_device(self.device)
+        with torch_threads(self.n_threads):
+            state = self.__dict__.get("_partial")
+            if state is None:
+                seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+                generator = torch.Generator().manual_seed(seed)
+            else:
+                generator = state[0]
+            if first:
+                source = self._prepare_fit(X)
+                with torch.random.fork_rng(devices=[]):
+                    self.module_ = self._build_module()
+                init_weights(self.module_, generator)
+                self.module_.to(self.device_)
+                self.history_: dict[str, list[float]] = {
+                    "train_loss": [],
+                    "val_loss": [],
+                    "learning_rate": [],
+                }
+                self.n_epochs_ = 0
+            else:
+                source = self._prepare(X)
+            config = self._trainer_config()
+            if state is None:
+                val_generator = torch.Generator().manual_seed(seed + 1)
+                objective = self._objective(generator, val_generator)
+                state = (generator, objective, make_optimizer(self.module_, config))
+                self._partial = state
+            before = copy.deepcopy(self.module_.state_dict())
+            try:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+                    loss, rate = run_epoch(
+                        self.module_, state[1], source, state[2], config, generator, self.n_epochs_
+                    )
+            except NonFiniteLoss as exc:
+                self.module_.load_state_dict(before)
+                self.module_.eval()
+                raise TrainingDivergedError(
+                    f"training loss became {exc.value} in partial_fit call {self.n_epochs_ + 1}; "
+                    "the weights from before the call were kept. Try a lower learning_rate or "
+                    "check the input scale."
+                ) from None
+            self.module_.eval()
+            self.n_epochs_ += 1
+            self.history_["train_loss"].append(loss)
+            self.history_["val_loss"].append(float("nan"))
+            self.history_["learning_rate"].append(rate)
+            self.best_epoch_ = self.n_epochs_
+            self.stop_reason_ = "partial_fit"
+            self.fit_seconds_ = getattr(self, "fit_seconds_", 0.0)
+            self._fit_threshold(source)
         return self
 
     def _split(
         self, source: BatchSource, generator: torch.Generator
     ) -> tuple[BatchSource, BatchSource | None]:
+        split = getattr(source, "split", None)
+        if split is not None:  # a streamed source samples its own (capped) validation rows
+            return split(self.validation_fraction, generator)  # type: ignore[no-any-return]
         n = source.n_rows
         n_val = round(self.validation_fraction * n)
         if n_val == 0 or n - n_val < 1:

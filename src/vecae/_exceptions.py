@@ -4,7 +4,9 @@ The tree is part of the public contract::
 
     VecaeError                      base class of everything below
     ├── InputError (ValueError)     bad data: names the source, the row or line, and the problem
-    │   └── DimensionMismatchError  vectors whose width differs from what the model was fitted on
+    │   ├── DimensionMismatchError  vectors whose width differs from what the model was fitted on
+    │   └── OutputExistsError       the output exists (and no overwrite), is not vecae's to
+    │       (FileExistsError)       replace, is an input, or another process is writing it
     ├── ModelFileError (OSError)    a model or index directory that is missing, truncated,
     │                               tampered with, or written by an incompatible version
     ├── TrainingDivergedError       the loss became NaN/Inf; the best weights so far are kept
@@ -23,6 +25,7 @@ __all__ = [
     "InputError",
     "MissingDependencyError",
     "ModelFileError",
+    "OutputExistsError",
     "TrainingDivergedError",
     "VecaeError",
 ]
@@ -38,6 +41,15 @@ class InputError(VecaeError, ValueError):
 
 class DimensionMismatchError(InputError):
     """Vectors have a different width from the one the model was fitted on."""
+
+
+class OutputExistsError(InputError, FileExistsError):
+    """The output cannot be written: it exists, is not vecae's to replace, or is busy.
+
+    It is both an :class:`InputError` (so one ``except InputError`` catches every bad-argument
+    case) and a :class:`FileExistsError` (so generic file-handling code recognises it). The
+    message says which of the reasons applies.
+    """
 
 
 class ModelFileError(VecaeError, OSError):

@@ -34,7 +34,6 @@ import difflib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -43,7 +42,6 @@ import numpy as np
 import numpy.typing as npt
 
 from vecae._exceptions import DimensionMismatchError, InputError, ModelFileError, require
-from vecae._files import sha256_file
 
 __all__ = ["FORMAT_VERSION", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
 
@@ -53,7 +51,7 @@ Combine = Literal["mean", "max"]
 Neighbour = tuple[str, float]
 """One search result: ``(key, score)``; higher scores are more similar."""
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # 2: the common artefact manifest (format, files)
 """Version of the on-disk layout written by :meth:`VectorIndex.save`."""
 
 _INDEX_FILE: Final = "index.faiss"
@@ -76,20 +74,6 @@ def _vecae_version() -> str:
 
 def _faiss() -> Any:
     return require("faiss", "index")
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    # Write next to the target and rename, so a crash never leaves a half-written file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _as_matrix(values: npt.ArrayLike, *, source: str) -> npt.NDArray[np.float32]:
@@ -576,47 +560,47 @@ class VectorIndex:
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, directory: str | os.PathLike[str]) -> None:
-        """Write the index to ``directory`` (created if needed; existing files are replaced).
+    def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the index to ``directory`` as one atomic artefact.
 
-        Writes ``index.faiss`` and ``keys.json`` first and ``config.json`` last, each through a
-        temporary file and an atomic rename, so ``config.json`` only exists once the data it
-        describes (and whose SHA-256 it records) is complete.
+        ``index.faiss`` and ``keys.json`` are written into a staging directory, then
+        ``config.json`` (the manifest, with their SHA-256), and the directory appears under its
+        name in one rename (:mod:`vecae._artefact`).
 
         Parameters
         ----------
         directory : str or path-like
             Target directory.
+        overwrite : bool, default=False
+            Replace an existing *index* directory. Anything else at ``directory`` is refused.
+
+        Returns
+        -------
+        Path
+            The absolute path written.
 
         Raises
         ------
+        OutputExistsError
+            ``directory`` exists (without ``overwrite``), is not a vecae index, or is being
+            written by another process.
         ModelFileError
-            The directory or a file in it cannot be written.
+            A file cannot be written.
         """
+        from vecae import _artefact
+
         faiss = _faiss()
-        root = Path(directory)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ModelFileError(f"{root}: cannot create the index directory ({exc})") from exc
-
-        index_path = root / _INDEX_FILE
-        fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{_INDEX_FILE}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            faiss.write_index(self._index, tmp)
-            os.replace(tmp, index_path)
-        except (OSError, RuntimeError) as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise ModelFileError(f"{index_path}: cannot write the FAISS index ({exc})") from exc
-
-        keys_path = root / _KEYS_FILE
-        config_path = root / _CONFIG_FILE
-        try:
-            _atomic_write_bytes(
-                keys_path, json.dumps(list(self._keys), ensure_ascii=False).encode("utf-8")
-            )
+        with _artefact.write_directory(directory, _artefact.INDEX, overwrite=overwrite) as staging:
+            index_path = staging / _INDEX_FILE
+            try:
+                faiss.write_index(self._index, str(index_path))
+                (staging / _KEYS_FILE).write_bytes(
+                    json.dumps(list(self._keys), ensure_ascii=False).encode("utf-8")
+                )
+            except (OSError, RuntimeError) as exc:
+                raise ModelFileError(f"{directory}: cannot write the index files ({exc})") from exc
             config = {
+                "format": _artefact.INDEX,
                 "format_version": FORMAT_VERSION,
                 "vecae_version": _vecae_version(),
                 "metric": self._metric,
@@ -625,16 +609,9 @@ class VectorIndex:
                 "n": len(self),
                 "dim": self.dim,
                 "model_info": self._model_info,
-                "sha256": {
-                    _INDEX_FILE: sha256_file(index_path),
-                    _KEYS_FILE: sha256_file(keys_path),
-                },
             }
-            _atomic_write_bytes(
-                config_path, (json.dumps(config, indent=2, sort_keys=True) + "\n").encode()
-            )
-        except OSError as exc:
-            raise ModelFileError(f"{root}: cannot write the index files ({exc})") from exc
+            _artefact.write_manifest(staging, config, files=(_INDEX_FILE, _KEYS_FILE))
+        return Path(os.path.abspath(os.path.expanduser(os.fspath(directory))))
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> VectorIndex:
@@ -658,27 +635,19 @@ class VectorIndex:
         MissingDependencyError
             FAISS is not installed.
         """
-        faiss = _faiss()
-        root = Path(directory)
-        if not root.is_dir():
-            raise ModelFileError(f"{root}: index directory does not exist")
-        config_path = root / _CONFIG_FILE
-        config = cls._read_config(config_path)
+        from vecae import _artefact
 
-        keys_path = root / _KEYS_FILE
-        index_path = root / _INDEX_FILE
-        for path in (keys_path, index_path):
-            if not path.is_file():
-                raise ModelFileError(f"{path}: file is missing")
-            try:
-                digest = sha256_file(path)
-            except OSError as exc:
-                raise ModelFileError(f"{path}: cannot be read ({exc})") from exc
-            if digest != config["sha256"].get(path.name):
-                raise ModelFileError(
-                    f"{path}: checksum does not match {config_path.name}; the file is "
-                    "truncated, corrupted or from another index"
-                )
+        return _artefact.read_with_retry(directory, cls._load)
+
+    @classmethod
+    def _load(cls, root: Path) -> VectorIndex:
+        from vecae import _artefact
+
+        faiss = _faiss()
+        config = cls._read_config(root)
+        config_path = root / _CONFIG_FILE
+        keys_path = _artefact.checked_file(root, _KEYS_FILE, config)
+        index_path = _artefact.checked_file(root, _INDEX_FILE, config)
 
         try:
             keys = json.loads(keys_path.read_text(encoding="utf-8"))
@@ -725,28 +694,19 @@ class VectorIndex:
         )
 
     @staticmethod
-    def _read_config(path: Path) -> dict[str, Any]:
-        if not path.is_file():
-            raise ModelFileError(f"{path}: file is missing")
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFileError(f"{path}: not readable JSON ({exc})") from exc
-        if not isinstance(config, dict):
-            raise ModelFileError(f"{path}: expected a JSON object")
-        version = config.get("format_version")
-        if version != FORMAT_VERSION:
-            raise ModelFileError(
-                f"{path}: format_version {version!r} is not supported (this vecae reads "
-                f"{FORMAT_VERSION}); rebuild the index"
-            )
+    def _read_config(root: Path) -> dict[str, Any]:
+        from vecae import _artefact
+
+        path = root / _CONFIG_FILE
+        config = _artefact.read_manifest(
+            root, _artefact.INDEX, version=FORMAT_VERSION, oldest=FORMAT_VERSION
+        )
         required: dict[str, type | tuple[type, ...]] = {
             "metric": str,
             "kind": str,
             "params": dict,
             "n": int,
             "dim": int,
-            "sha256": dict,
             "model_info": (dict, type(None)),
         }
         for field, expected in required.items():

@@ -19,7 +19,7 @@ from vecae.cli._options import (
     QuietOpt,
     ThreadsOpt,
 )
-from vecae.cli._output import CliError, Output, atomic_path, guarded, refuse_existing
+from vecae.cli._output import CliError, Output, atomic_path, claim_output, guarded
 
 __all__ = ["anomalies"]
 
@@ -70,7 +70,7 @@ def anomalies(
     out = Output(json_mode=json_output, quiet=quiet)
     if contamination is not None and threshold is not None:
         raise CliError("give --contamination or --threshold, not both")
-    refuse_existing(output, overwrite)
+    claim_output(output, overwrite, inputs=[model_dir, input])
     model = load_model(model_dir, threads)
     emb = read_embeddings_for(model, model_dir, input, input_format, out)
     with out.step(f"scoring {len(emb):,} rows"):

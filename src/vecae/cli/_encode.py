@@ -3,9 +3,11 @@
 # No ``from __future__ import annotations`` here: typer reads the option types at runtime.
 
 import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from vecae import InputError
@@ -26,9 +28,17 @@ from vecae.cli._options import (
     QuietOpt,
     ThreadsOpt,
 )
-from vecae.cli._output import Output, guarded, refuse_existing
+from vecae.cli._output import Output, claim_output, guarded
 
-__all__ = ["encode"]
+__all__ = ["Precision", "encode"]
+
+
+class Precision(StrEnum):
+    float32 = "float32"
+    float16 = "float16"
+    int8 = "int8"
+    binary = "binary"
+
 
 KNOWN_OUTPUT_SUFFIXES = {
     ".bin",
@@ -71,6 +81,20 @@ def encode(
     key_column: Annotated[
         str | None, typer.Option(help="Categorical tables: the column of row keys.")
     ] = None,
+    dim: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Keep the first DIM coordinates (a nested size); re-normalised for cosine models.",
+        ),
+    ] = None,
+    precision: Annotated[
+        Precision,
+        typer.Option(
+            help="float32, float16, int8 (step fitted at training) or binary (packed bits; "
+            ".npy, .npz or .parquet)."
+        ),
+    ] = Precision.float32,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
@@ -80,11 +104,31 @@ def encode(
     from vecae.io import EmbeddingWriter, iter_embeddings, write_embeddings
 
     out = Output(json_mode=json_output, quiet=quiet)
-    refuse_existing(output, overwrite)
+    claim_output(output, overwrite, inputs=[model_dir, input])
     model = load_model(model_dir, threads)
     started = time.perf_counter()
     n = 0
-    if model._kind == "categorical" and input.suffix.lower() in TABLE_SUFFIXES:
+    width = int(model.latent_dim if dim is None else dim)
+    if (dim is not None or precision is not Precision.float32) and not hasattr(model, "encode"):
+        raise InputError(
+            f"{model_dir}: --dim and --precision are not supported by this model "
+            f"({model.kind}); they apply to dense and vae models"
+        )
+    if precision is not Precision.float32:
+        n = _write_quantised(
+            model,
+            model_dir,
+            input,
+            input_format,
+            output,
+            batch_size,
+            out,
+            dim=dim,
+            precision=precision.value,
+            overwrite=overwrite,
+        )
+        written_format = output.suffix.lower().lstrip(".")
+    elif model.kind == "categorical" and input.suffix.lower() in TABLE_SUFFIXES:
         if not has_fields(model):
             raise InputError(
                 f"{input}: the model in {model_dir} was fitted on sparse multi-hot rows; "
@@ -107,12 +151,10 @@ def encode(
             )
         # No n_rows_hint: duplicate keys (dropped while reading) would make it wrong, and
         # without it the .npy writer streams to disk instead of filling a memory map.
-        writer = EmbeddingWriter(
-            output, out_format, int(model.latent_dim), stream.has_keys, overwrite=overwrite
-        )
+        writer = EmbeddingWriter(output, out_format, width, stream.has_keys, overwrite=overwrite)
         with out.progress(f"encoding {input.name}", total=stream.n_rows) as advance, writer:
             for keys, vectors, Z in encoded_batches(model, model_dir, input, stream):
-                writer.write(keys, Z)
+                writer.write(keys, Z if dim is None else model._normalised(Z[:, :dim]))
                 n += len(Z)
                 advance(len(vectors))
         written_format = writer.format
@@ -121,11 +163,58 @@ def encode(
         "output": str(output),
         "format": written_format,
         "rows": n,
-        "dim": int(model.latent_dim),
+        "dim": width,
+        "precision": precision.value,
         "seconds": seconds,
     }
     out.emit_json(result)
     out.print(
-        f"wrote {n:,} encodings ({model.latent_dim}-d, {written_format}) to {output} "
+        f"wrote {n:,} encodings ({width}-d {precision.value}, {written_format}) to {output} "
         f"in {seconds:.1f} s"
     )
+
+
+def _write_quantised(
+    model: Any,
+    model_dir: Path,
+    input: Path,
+    input_format: str | None,
+    output: Path,
+    batch_size: int,
+    out: Output,
+    *,
+    dim: int | None,
+    precision: str,
+    overwrite: bool,
+) -> int:
+    """Encode in batches and write the codes in one file (they are small: 1-2 bytes or a bit
+    per coordinate)."""
+    from vecae._quantize import write_codes
+    from vecae.io import iter_embeddings
+
+    if output.suffix.lower() not in (".npy", ".npz", ".parquet", ".pq"):
+        raise InputError(f"{output}: {precision} codes are written to .npy, .npz or .parquet")
+    stream = iter_embeddings(input, input_format, batch_size=batch_size)
+    parts, all_keys = [], []
+    with out.progress(f"encoding {input.name}", total=stream.n_rows) as advance:
+        for keys, vectors in stream:
+            check_width(input, int(vectors.shape[1]), model, model_dir)
+            parts.append(model.encode(vectors, dim=dim, precision=precision))
+            if keys is not None:
+                all_keys.extend(keys)
+            advance(len(vectors))
+    codes = (
+        np.concatenate(parts)
+        if parts
+        else model.encode(
+            np.zeros((0, model.n_features_in_), np.float32), dim=dim, precision=precision
+        )
+    )
+    write_codes(
+        output,
+        codes,
+        all_keys if stream.has_keys else None,
+        precision=precision,
+        overwrite=overwrite,
+    )
+    return len(codes)

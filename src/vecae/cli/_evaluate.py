@@ -20,7 +20,7 @@ from vecae.cli._options import (
     QuietOpt,
     split_commas,
 )
-from vecae.cli._output import Output, atomic_path, guarded, refuse_existing
+from vecae.cli._output import Output, atomic_path, claim_output, guarded
 
 __all__ = ["evaluate"]
 
@@ -58,6 +58,9 @@ def evaluate(
     markdown: Annotated[
         Path | None, typer.Option(help="Also write the report as Markdown here.")
     ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the report as an offline HTML page here.")
+    ] = None,
     n_eval: Annotated[int, typer.Option(min=10, help="Evaluation rows (a sample).")] = 10_000,
     input_format: InputFormatOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed of samples and splits.")] = 0,
@@ -70,7 +73,9 @@ def evaluate(
 
     out = Output(json_mode=json_output, quiet=quiet)
     if markdown is not None:
-        refuse_existing(markdown, overwrite)
+        claim_output(markdown, overwrite)
+    if html is not None:
+        claim_output(html, overwrite, inputs=[model_dir, input])
     model = load_model(model_dir)
     emb = read_embeddings_for(model, model_dir, input, input_format, out)
     task_list = None if tasks is None else split_commas(tasks)
@@ -97,9 +102,15 @@ def evaluate(
     if markdown is not None:
         with atomic_path(markdown, overwrite=overwrite) as temp:
             temp.write_text(report.to_markdown(), encoding="utf-8")
+    if html is not None:
+        from vecae.report import evaluation_html, write_html
+
+        write_html(html, evaluation_html(report), overwrite=overwrite)
     if out.json_mode:
         out.emit_json(json.loads(report.to_json()))
         return
     report.print(out.out)
     if markdown is not None:
         out.print(f"markdown report written to {markdown}")
+    if html is not None:
+        out.print(f"HTML report written to {html}")

@@ -40,12 +40,12 @@ def load_model(model_dir: Path, threads: int | None = None) -> Any:
 
 def kind_name(model: Any) -> str:
     """The model's kind as ``vecae fit --model`` spells it."""
-    return {"dense": "dense", "variational": "vae", "categorical": "categorical"}[model._kind]
+    return {"dense": "dense", "variational": "vae", "categorical": "categorical"}[model.kind]
 
 
 def has_fields(model: Any) -> bool:
     """Whether a model was fitted on a table of categorical columns (not multi-hot rows)."""
-    return model._kind == "categorical" and getattr(model, "categories_", None) is not None
+    return model.kind == "categorical" and getattr(model, "categories_", None) is not None
 
 
 def config_sha256(model_dir: Path) -> str:

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vecae._artefact import MODEL
 from vecae.cli._display import format_value, history_summary, kv_table
-from vecae.cli._estimators import build_estimator, parse_hidden
+from vecae.cli._estimators import build_estimator, parse_hidden, parse_widths
 from vecae.cli._loading import (
     config_sha256,
     has_fields,
@@ -28,7 +29,7 @@ from vecae.cli._options import (
     ScaleMode,
     ThreadsOpt,
 )
-from vecae.cli._output import CliError, Output, guarded, refuse_existing
+from vecae.cli._output import CliError, Output, claim_output, guarded
 
 __all__ = ["fit", "info"]
 
@@ -95,6 +96,17 @@ def fit(
     normalize: Annotated[
         bool | None, typer.Option("--normalize/--no-normalize", help="L2-normalise rows first.")
     ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="dense/vae: 'similarity' (keep the originals' cosine similarities; codes for "
+            "search, --dim and --precision) or 'reconstruction'."
+        ),
+    ] = None,
+    nested_dims: Annotated[
+        str | None,
+        typer.Option(help="dense/vae: smaller code sizes trained at once, e.g. 128,64,32."),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible fits).")] = None,
     threads: ThreadsOpt = None,
     format: Annotated[str | None, typer.Option("--format", help="Input format override.")] = None,
@@ -119,7 +131,7 @@ def fit(
 ) -> None:
     """Train an autoencoder on INPUT and save it to a model directory."""
     out = Output(json_mode=json_output, quiet=quiet)
-    refuse_existing(output, overwrite, "model directory")
+    claim_output(output, overwrite, kind=MODEL, inputs=[input])
     estimator = build_estimator(
         model.value,
         latent_dim=latent_dim,
@@ -131,6 +143,8 @@ def fit(
         beta=beta,
         scale=scale.value if scale is not None else None,
         normalize=normalize,
+        objective=objective,
+        nested_dims=parse_widths(nested_dims, "--nested-dims"),
         random_state=seed,
         n_threads=threads,
         validation_fraction=validation_fraction,
@@ -217,7 +231,7 @@ def info(model_dir: ModelDirArg, json_output: JsonOpt = False, quiet: QuietOpt =
     }
     if hasattr(model, "scaler_"):
         data["preprocessing"] = model.scaler_.settings()
-    if model._kind == "categorical":
+    if model.kind == "categorical":
         data["preprocessing"] = {
             "likelihood": model.likelihood_,
             "one_hot_width": int(model.one_hot_width_),

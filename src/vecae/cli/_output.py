@@ -17,9 +17,9 @@ import json
 import math
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ __all__ = [
     "CliError",
     "Output",
     "atomic_path",
+    "claim_output",
     "guarded",
     "jsonable",
     "one_line",
@@ -51,6 +52,10 @@ EXIT_INTERRUPTED = 130
 DEBUG_ENV = "VECAE_DEBUG"
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Resources a command holds until it returns (the claims on its outputs).
+_COMMAND_STACK: ContextVar[contextlib.ExitStack[None] | None] = ContextVar(
+    "vecae_command_stack", default=None
+)
 
 
 class CliError(Exception):
@@ -172,7 +177,9 @@ def guarded(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(os.environ.get(DEBUG_ENV))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+            token = _COMMAND_STACK.set(stack)
+            stack.callback(_COMMAND_STACK.reset, token)
             warnings.resetwarnings()
             warnings.simplefilter("ignore")
             warnings.simplefilter("default", UserWarning)
@@ -212,44 +219,44 @@ def _describe(exc: BaseException) -> str:
     return text if text else type(exc).__name__
 
 
-def refuse_existing(path: Path, overwrite: bool, what: str = "output") -> None:
-    """Fail before any work when an output exists and ``--overwrite`` was not given."""
-    if (path.exists() or path.is_symlink()) and not overwrite:
-        raise CliError(f"{path}: {what} already exists; pass --overwrite to replace it")
+def claim_output(
+    path: Path,
+    overwrite: bool,
+    *,
+    kind: str | None = None,
+    inputs: Iterable[Path | None] = (),
+) -> None:
+    """Claim ``path`` for this command and check it may be written, before any work.
+
+    The claim (:func:`vecae._artefact.claim`) is held until the command returns, so a second
+    process writing the same output is refused at once, and the library's own atomic write
+    of the output re-enters it. ``kind`` is the artefact kind of a directory output
+    (``None`` for a file); ``inputs`` are the paths the command reads.
+    """
+    from vecae import _artefact
+
+    stack = _COMMAND_STACK.get()
+    if stack is None:
+        raise RuntimeError("claim_output() outside a guarded command")
+    target = stack.enter_context(_artefact.claim(path, make_parents=kind is not None))
+    _artefact.check_destination(
+        target,
+        kind=kind,
+        overwrite=overwrite,
+        inputs=[p for p in inputs if p is not None],
+        source=str(path),
+    )
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path, *, overwrite: bool) -> Iterator[Path]:
-    """A temporary file beside ``path``; renamed into place only if the block succeeds."""
-    refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    temp = Path(name)
+    """A claimed temporary file beside ``path``; it becomes ``path`` only if the block succeeds."""
+    from vecae._artefact import FileOutput
+
+    output = FileOutput(path, overwrite=overwrite)
     try:
-        yield temp
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def atomic_dir(path: Path, *, overwrite: bool) -> Iterator[Path]:
-    """A temporary directory beside ``path``; it replaces ``path`` only on success."""
-    import shutil
-
-    refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        yield staging
-        if path.exists():
-            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, backup)
-            os.replace(staging, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, path)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        yield output.temp
+    except BaseException:
+        output.abort()
+        raise
+    output.commit()

@@ -9,10 +9,11 @@ import typer
 from rich.table import Table
 
 from vecae import InputError
+from vecae._artefact import RECOMMENDER
 from vecae.cli._display import format_value, history_summary, kv_table, ranked_table
 from vecae.cli._loading import TABLE_SUFFIXES
 from vecae.cli._options import JsonOpt, OverwriteOpt, QuietOpt, ThreadsOpt, only_set
-from vecae.cli._output import CliError, Output, guarded, refuse_existing
+from vecae.cli._output import CliError, Output, claim_output, guarded
 
 __all__ = ["recommend", "recommender_evaluate", "recommender_fit"]
 
@@ -50,7 +51,7 @@ def recommender_fit(
     from vecae.recommend import Recommender
 
     out = Output(json_mode=json_output, quiet=quiet)
-    refuse_existing(output, overwrite, "model directory")
+    claim_output(output, overwrite, kind=RECOMMENDER, inputs=[interactions])
     with out.step(f"reading {interactions}"):
         matrix = _interactions(interactions, user_col, item_col, weight_col)
     out.info(f"{matrix.n_users:,} users x {matrix.n_items:,} items")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from vecae import ModelFileError
+from vecae._artefact import INDEX
 from vecae.cli._display import neighbours_json, ranked_table
 from vecae.cli._loading import (
     check_width,
@@ -33,7 +34,7 @@ from vecae.cli._options import (
     only_set,
     split_commas,
 )
-from vecae.cli._output import CliError, Output, atomic_dir, guarded, refuse_existing
+from vecae.cli._output import CliError, Output, claim_output, guarded
 
 __all__ = ["index_build", "neighbors", "sample"]
 
@@ -64,7 +65,7 @@ def index_build(
     from vecae.io import iter_embeddings
 
     out = Output(json_mode=json_output, quiet=quiet)
-    refuse_existing(output, overwrite, "index directory")
+    claim_output(output, overwrite, kind=INDEX, inputs=[model_dir, input])
     model = load_model(model_dir, threads)
     stream = iter_embeddings(input, input_format, batch_size=batch_size)
     parts: list[np.ndarray] = []
@@ -93,8 +94,7 @@ def index_build(
             model_info=model_info,
             **only_set(hnsw_m=hnsw_m, ef_search=ef_search, n_lists=n_lists, n_probe=n_probe),
         )
-    with atomic_dir(output, overwrite=overwrite) as staging:
-        index.save(staging)
+    index.save(output, overwrite=overwrite)
     result = {
         "index_dir": str(output),
         "n": len(index),
@@ -235,9 +235,9 @@ def sample(
     """Generate new vectors from a VAE; with --index, show each one's nearest real keys."""
     out = Output(json_mode=json_output, quiet=quiet)
     if output is not None:
-        refuse_existing(output, overwrite)
+        claim_output(output, overwrite)
     model = load_model(model_dir)
-    if model._kind != "variational":
+    if model.kind != "variational":
         raise CliError(
             f"{model_dir}: sample needs a VAE (vecae fit --model vae); "
             f"this is a {kind_name(model)} model"

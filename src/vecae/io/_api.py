@@ -13,24 +13,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from vecae._artefact import FileOutput, check_destination
 from vecae._exceptions import DimensionMismatchError
-from vecae.io._atomic import AtomicOutput
 from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch, first_non_finite
 from vecae.io._errors import DuplicateKeyWarning, input_error, short
 from vecae.io._formats import check_input_path, detect_format, format_for_writing
-from vecae.io._gensim import GensimWriter
-from vecae.io._numpy import (
-    NpyReader,
-    NpyWriter,
-    NpzReader,
-    NpzWriter,
-    SparseReader,
-    load_sparse,
-    save_sparse,
-)
-from vecae.io._parquet import ParquetReader, ParquetWriter
-from vecae.io._tabular import CsvReader, CsvWriter
-from vecae.io._text import BinaryReader, TextReader, check_word_key
+from vecae.io._numpy import load_sparse, save_sparse
+from vecae.io._registry import FORMAT_REGISTRY, ReadOptions, WriteTarget
+from vecae.io._text import check_word_key
 
 __all__ = [
     "EmbeddingStream",
@@ -42,7 +32,6 @@ __all__ = [
     "write_embeddings",
 ]
 
-_WORD_FORMATS = frozenset({"word2vec", "word2vec-binary", "glove", "fasttext"})
 _WRITE_BATCH = 8192
 
 
@@ -79,25 +68,23 @@ def _open_reader(
     format: str | None,
     key_column: str | None,
     vector_column: str | None,
+    keys_file: str | os.PathLike[str] | None = None,
 ) -> BaseReader:
     source = str(path)
     p = check_input_path(path)
-    fmt = detect_format(path, format)
+    fmt = detect_format(path, format, keys_file=keys_file)
     if fmt != "parquet" and (key_column is not None or vector_column is not None):
         raise input_error(source, None, "key_column/vector_column apply only to Parquet files")
-    if fmt in ("word2vec", "glove", "fasttext"):
-        return TextReader(p, source, fmt)
-    if fmt == "word2vec-binary":
-        return BinaryReader(p, source)
-    if fmt == "npy":
-        return NpyReader(p, source)
-    if fmt == "npz":
-        return NpzReader(p, source)
-    if fmt == "sparse-npz":
-        return SparseReader(p, source)
-    if fmt == "parquet":
-        return ParquetReader(p, source, key_column=key_column, vector_column=vector_column)
-    return CsvReader(p, source, fmt)
+    if fmt != "npy-keys" and keys_file is not None:
+        raise input_error(
+            source, None, f"a keys file pairs only with a key-less .npy, not with {fmt}"
+        )
+    options = ReadOptions(
+        key_column=key_column,
+        vector_column=vector_column,
+        keys_file=None if keys_file is None else Path(keys_file),
+    )
+    return FORMAT_REGISTRY[fmt].reader(p, source, options)
 
 
 def _non_finite_error(source: str, where: str) -> Exception:
@@ -210,6 +197,7 @@ def iter_embeddings(
     batch_size: int = 8192,
     key_column: str | None = None,
     vector_column: str | None = None,
+    keys_file: str | os.PathLike[str] | None = None,
 ) -> EmbeddingStream:
     """Stream an embeddings file in batches without holding it in memory.
 
@@ -227,6 +215,9 @@ def iter_embeddings(
         Rows per batch.
     key_column, vector_column
         Parquet only: override the detected key and vector columns.
+    keys_file
+        A key-less ``.npy`` only: a UTF-8 text file with the key of each row, one per line
+        (format ``"npy-keys"``).
 
     Returns
     -------
@@ -239,7 +230,7 @@ def iter_embeddings(
         Missing or unreadable file, unknown format, or bad content (the message names the
         line or row).
     """
-    reader = _open_reader(path, format, key_column, vector_column)
+    reader = _open_reader(path, format, key_column, vector_column, keys_file)
     return EmbeddingStream(reader, batch_size)
 
 
@@ -250,6 +241,7 @@ def read_embeddings(
     mmap: bool = True,
     key_column: str | None = None,
     vector_column: str | None = None,
+    keys_file: str | os.PathLike[str] | None = None,
 ) -> Embeddings:
     """Read a whole embeddings file.
 
@@ -267,6 +259,9 @@ def read_embeddings(
         For a float32 C-order ``.npy``: return a read-only memmap instead of loading it.
     key_column, vector_column
         Parquet only: override the detected key and vector columns.
+    keys_file
+        A key-less ``.npy`` only: a UTF-8 text file with the key of each row, one per line
+        (format ``"npy-keys"``).
 
     Returns
     -------
@@ -288,7 +283,7 @@ def read_embeddings(
     DuplicateKeyWarning
         A key repeats; the first occurrence is kept.
     """
-    reader = _open_reader(path, format, key_column, vector_column)
+    reader = _open_reader(path, format, key_column, vector_column, keys_file)
     whole = reader.read_all(mmap=mmap)
     if whole is not None:
         vectors, keys = whole
@@ -383,25 +378,28 @@ class EmbeddingWriter:
     ) -> None:
         self.source = str(path)
         self.format = format_for_writing(path, format)
-        if self.format == "sparse-npz":
+        self._spec = FORMAT_REGISTRY[self.format]
+        if self._spec.writer is None:
             raise input_error(
                 self.source, None, "sparse-npz cannot be streamed; use write_embeddings()"
             )
         if dim < 1:
             raise input_error(self.source, None, f"dim must be positive, got {dim}")
-        if self.format in _WORD_FORMATS and not has_keys:
+        if self._spec.word_keys and not has_keys:
             raise input_error(self.source, None, f"{self.format} files need keys (has_keys=True)")
         self.path = Path(path)
         self.dim = dim
         self.has_keys = has_keys
         self.n_rows_hint = n_rows_hint
         self.overwrite = overwrite
-        self._output: AtomicOutput | None = None
+        self._output: FileOutput | None = None
         self._backend: BaseWriter | None = None
         self._dedup = _Dedup(self.source, "row") if has_keys else None
         self._offered = 0  # rows passed to write(), before dropping duplicates
-        # Fail early (before any work) if the output exists.
-        AtomicOutput.check(self.path, self.source, overwrite=overwrite)
+        # Fail early (before any work) if the output cannot be written.
+        check_destination(
+            self.path.absolute(), kind=None, overwrite=overwrite, source=self.source
+        )
 
     @classmethod
     def open(
@@ -417,7 +415,7 @@ class EmbeddingWriter:
         return cls(path, format, dim, has_keys, n_rows_hint, overwrite)
 
     def __enter__(self) -> EmbeddingWriter:
-        output = AtomicOutput(self.path, overwrite=self.overwrite)
+        output = FileOutput(self.path, overwrite=self.overwrite)
         self._output = output
         try:
             self._backend = self._make_backend(output)
@@ -427,22 +425,17 @@ class EmbeddingWriter:
             raise
         return self
 
-    def _make_backend(self, output: AtomicOutput) -> BaseWriter:
-        fmt, temp, dim, keys = self.format, output.temp, self.dim, self.has_keys
-        hint = self.n_rows_hint
-        if fmt in _WORD_FORMATS:
-            # gensim's save_word2vec_format, one batch at a time (append=True).
-            header = fmt != "glove"
-            scratch = output.scratch(".body") if header and hint is None else None
-            return GensimWriter(temp, self.source, dim, keys, fmt=fmt, n_rows=hint, scratch=scratch)
-        if fmt == "npy":
-            scratch = output.scratch(".body") if hint is None else None
-            return NpyWriter(temp, self.source, dim, keys, n_rows=hint, scratch=scratch)
-        if fmt == "npz":
-            return NpzWriter(temp, self.source, dim, keys, scratch=output.scratch(".body"))
-        if fmt == "parquet":
-            return ParquetWriter(temp, self.source, dim, keys)
-        return CsvWriter(temp, self.source, dim, keys, fmt)
+    def _make_backend(self, output: FileOutput) -> BaseWriter:
+        assert self._spec.writer is not None
+        target = WriteTarget(
+            temp=output.temp,
+            source=self.source,
+            dim=self.dim,
+            has_keys=self.has_keys,
+            n_rows=self.n_rows_hint,
+            scratch=output.scratch,
+        )
+        return self._spec.writer(target)
 
     def write(self, keys: Sequence[str] | None, vectors: Any) -> None:
         """Append a batch of rows.
@@ -487,7 +480,7 @@ class EmbeddingWriter:
                     raise input_error(
                         self.source, f"row {where[i]}", f"key {short(key)} is not a str"
                     )
-                if self.format in _WORD_FORMATS:
+                if self._spec.word_keys:
                     check_word_key(key, self.source, where[i])
             assert self._dedup is not None
             kept = self._dedup.keep(key_list, where)
@@ -630,7 +623,7 @@ def _write_sparse(
         if kept is not None:
             key_list = [key_list[i] for i in kept]
             matrix = matrix[kept]
-    output = AtomicOutput(Path(path), overwrite=overwrite)
+    output = FileOutput(Path(path), overwrite=overwrite)
     try:
         save_sparse(output.temp, matrix, key_list)
         output.commit()

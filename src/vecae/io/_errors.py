@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from vecae._exceptions import InputError
+from vecae._exceptions import InputError, OutputExistsError
 
 __all__ = ["DuplicateKeyWarning", "OutputExistsError", "input_error", "short"]
-
-
-class OutputExistsError(InputError, FileExistsError):
-    """The output path exists and ``overwrite=True`` was not given.
-
-    It is both an :class:`~vecae._exceptions.InputError` (so one ``except InputError`` catches
-    every bad-argument case) and a :class:`FileExistsError` (so generic file-handling code
-    recognises it).
-    """
 
 
 class DuplicateKeyWarning(UserWarning):

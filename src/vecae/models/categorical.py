@@ -50,10 +50,9 @@ class CategoricalNet(nn.Module):
         widths = [config.n_features, *config.hidden, config.latent_dim]
         self.encoder = mlp(widths, activation=config.activation, dropout=config.dropout)
         self.decoder = mlp(widths[::-1], activation=config.activation, dropout=config.dropout)
-        bounds = torch.tensor([0, *config.field_sizes]).cumsum(0) if config.field_sizes else None
-        self.field_bounds: list[tuple[int, int]] = (
-            [(int(a), int(b)) for a, b in itertools.pairwise(bounds)] if bounds is not None else []
-        )
+        # Plain Python, not a tensor: the network must also build on the meta device.
+        bounds = list(itertools.accumulate(config.field_sizes, initial=0))
+        self.field_bounds: list[tuple[int, int]] = list(itertools.pairwise(bounds))
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.likelihood == "multinomial":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,8 @@ MULT_DAE_DEFAULTS: Final[dict[str, object]] = {
     "patience": 10,
 }
 
-_RECOMMENDER_FILE: Final = "recommender.json"
+_FORMAT_VERSION: Final = 2  # 2: the common artefact manifest, checksummed interactions
+_IDS_FILE: Final = "ids.json"
 _HISTORY_FILE: Final = "interactions.safetensors"
 _MODEL_DIR: Final = "model"
 
@@ -93,17 +94,23 @@ class Recommender:
         return self._top(history, k)
 
     def save(self, directory: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model and the histories (safetensors + JSON, no pickle) atomically."""
+        """Write the model and the histories (safetensors + JSON, no pickle) atomically.
+
+        The directory is one artefact (:mod:`vecae._artefact`): ``config.json`` records the
+        SHA-256 of ``interactions.safetensors`` and ``ids.json``; ``model/`` is a model
+        directory with its own manifest. ``overwrite`` replaces only a recommender directory.
+        """
         import json
 
         import safetensors.numpy
 
-        from vecae._files import atomic_directory
+        from vecae import _artefact
 
-        target = Path(directory).expanduser().resolve()
-        with atomic_directory(target, overwrite=overwrite) as staging:
+        kind = _artefact.RECOMMENDER
+        with _artefact.write_directory(directory, kind, overwrite=overwrite) as staging:
             self.model.save(staging / _MODEL_DIR)  # type: ignore[attr-defined]
-            matrix = self.interactions.matrix
+            matrix = self.interactions.matrix.tocsr()
+            matrix.sort_indices()
             safetensors.numpy.save_file(
                 {
                     "indptr": matrix.indptr.astype(np.int64),
@@ -112,45 +119,102 @@ class Recommender:
                 },
                 str(staging / _HISTORY_FILE),
             )
-            meta = {
-                "format": "vecae-recommender",
-                "format_version": 1,
-                "users": self.interactions.users,
-                "items": self.interactions.items,
+            ids = {"users": self.interactions.users, "items": self.interactions.items}
+            (staging / _IDS_FILE).write_text(json.dumps(ids, ensure_ascii=False), encoding="utf-8")
+            manifest = {
+                "format": kind,
+                "format_version": _FORMAT_VERSION,
+                "family": "mult-dae",
+                "n_users": self.interactions.n_users,
+                "n_items": self.interactions.n_items,
             }
-            (staging / _RECOMMENDER_FILE).write_text(json.dumps(meta))
-        return target
+            _artefact.write_manifest(staging, manifest, files=(_HISTORY_FILE, _IDS_FILE))
+        return Path(directory).expanduser().absolute()
 
     @classmethod
     def load(cls, directory: str | Path) -> Recommender:
-        """Load a directory written by :meth:`save`; errors name the offending file."""
+        """Load a directory written by :meth:`save`; errors name the offending file.
+
+        Every file is checked against the manifest's checksums, and the interaction matrix is
+        validated (shape, index ranges, sorted unique items per user, positive finite values)
+        before it is used, so a crafted directory raises :class:`~vecae.ModelFileError`
+        instead of crashing or recommending items a user has already seen.
+        """
+        from vecae import _artefact
+
+        return _artefact.read_with_retry(directory, cls._load)
+
+    @classmethod
+    def _load(cls, root: Path) -> Recommender:
         import json
 
         import safetensors.numpy
 
         import vecae
+        from vecae import _artefact
         from vecae._exceptions import ModelFileError
 
-        root = Path(directory).expanduser()
-        meta_path = root / _RECOMMENDER_FILE
+        manifest = _artefact.read_manifest(
+            root, _artefact.RECOMMENDER, version=_FORMAT_VERSION, oldest=_FORMAT_VERSION
+        )
+        ids_path = _artefact.checked_file(root, _IDS_FILE, manifest)
         try:
-            meta = json.loads(meta_path.read_text())
-            users, items = list(meta["users"]), list(meta["items"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(
-                f"{meta_path}: missing or not a vecae recommender ({exc})"
-            ) from exc
-        history_path = root / _HISTORY_FILE
+            ids = json.loads(ids_path.read_text(encoding="utf-8"))
+            users, items = ids["users"], ids["items"]
+            if not all(isinstance(v, list) for v in (users, items)) or not all(
+                isinstance(v, str) for v in (*users, *items)
+            ):
+                raise TypeError("users and items must be lists of strings")
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise ModelFileError(f"{ids_path}: not a list of user and item ids ({exc})") from exc
+        history_path = _artefact.checked_file(root, _HISTORY_FILE, manifest)
         try:
             arrays = safetensors.numpy.load_file(str(history_path))
-            matrix = sp.csr_matrix(
-                (arrays["data"], arrays["indices"], arrays["indptr"]),
-                shape=(len(users), len(items)),
-            )
-        except Exception as exc:
+            matrix = _checked_interactions(arrays, len(users), len(items))
+        except ValueError as exc:
+            raise ModelFileError(f"{history_path}: invalid interactions ({exc})") from exc
+        except Exception as exc:  # safetensors' own parse errors
             raise ModelFileError(f"{history_path}: unreadable interactions ({exc})") from exc
         model = vecae.load(root / _MODEL_DIR)
+        if getattr(model, "one_hot_width_", None) != len(items):
+            raise ModelFileError(
+                f"{root / _MODEL_DIR}: the model scores {getattr(model, 'one_hot_width_', '?')} "
+                f"items, but {ids_path.name} lists {len(items)}"
+            )
         return cls(model=model, interactions=InteractionMatrix(matrix, users, items))
+
+
+def _checked_interactions(
+    arrays: dict[str, npt.NDArray[Any]], n_users: int, n_items: int
+) -> sp.csr_matrix:
+    """A CSR matrix from stored arrays, after checking every index before scipy sees it."""
+    if set(arrays) != {"indptr", "indices", "data"}:
+        raise ValueError(f"expected arrays indptr, indices and data, found {sorted(arrays)}")
+    indptr, indices, data = arrays["indptr"], arrays["indices"], arrays["data"]
+    if any(a.ndim != 1 for a in (indptr, indices, data)) or len(indices) != len(data):
+        raise ValueError("indices and data must be 1-D arrays of the same length")
+    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+        raise ValueError("indptr and indices must be integers")
+    if len(indptr) != n_users + 1 or indptr[0] != 0 or indptr[-1] != len(indices):
+        raise ValueError(f"indptr must have {n_users + 1} entries from 0 to {len(indices)}")
+    if (np.diff(indptr) < 0).any():
+        raise ValueError("indptr must not decrease")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_items):
+        raise ValueError(f"item indices must lie in [0, {n_items})")
+    if not np.isfinite(data).all() or (data <= 0).any():
+        raise ValueError("interaction values must be positive and finite")
+    if len(indices) > 1:  # sorted and unique within each history
+        row_start = np.zeros(len(indices), dtype=bool)
+        row_start[indptr[:-1][indptr[:-1] < len(indices)]] = True
+        bad = (np.diff(indices.astype(np.int64)) <= 0) & ~row_start[1:]
+        if bad.any():
+            row = int(np.searchsorted(indptr, np.flatnonzero(bad)[0] + 1, side="right") - 1)
+            raise ValueError(f"user row {row}: item indices are not sorted and unique")
+    matrix = sp.csr_matrix(
+        (data.astype(np.float32), indices.astype(np.int32), indptr.astype(np.int64)),
+        shape=(n_users, n_items),
+    )
+    return matrix
 
 
 def compare_recommenders(

@@ -134,6 +134,10 @@ class ModelService:
                 "seconds": stored.get("fitted", {}).get("fit_seconds_"),
             },
             "versions": {**stored.get("versions", {}), "vecae (serving)": vecae.__version__},
+            "stats": {
+                "batches_run": self.batcher.batches_run,
+                "rows_run": self.batcher.rows_run,
+            },
             "limits": {
                 "max_rows": self.config.max_rows,
                 "max_k": self.config.max_k,
