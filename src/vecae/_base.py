@@ -22,7 +22,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from vecae._batches import BatchSource, SubsetSource
@@ -51,10 +51,25 @@ __all__ = [
     "check_hidden",
     "check_width",
     "column_count",
+    "validate_rows",
 ]
 
 INFERENCE_BATCH = 8192  # rows per forward pass at inference: bounded memory, fast matmuls
 SCORE_QUANTILES = 1001  # resolution of the stored training-score distribution (0.1% steps)
+
+
+def validate_rows(estimator: BaseEstimator, X: Any, **kwargs: Any) -> Any:
+    """scikit-learn's ``validate_data``, its errors raised as :class:`InputError`.
+
+    Empty, 1-D, ragged or non-numeric input then surfaces as a member of vecae's error tree
+    (still a ``ValueError``, with scikit-learn's wording, so its tooling keeps working).
+    """
+    try:
+        return validate_data(estimator, X, **kwargs)
+    except ValueError as exc:  # a TypeError (e.g. dicts in X) stays one, as sklearn expects
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"X: {' '.join(str(exc).split())}") from exc
 
 
 def check_finite_rows(X: np.ndarray | sp.spmatrix, source: str = "X") -> None:
@@ -447,6 +462,8 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def is_anomaly(self, X: Any, *, threshold: float | None = None) -> np.ndarray:
         """Boolean flag per row: its anomaly score exceeds the fitted (or given) threshold."""
         limit = self.threshold_ if threshold is None else threshold
+        if not np.isfinite(limit):
+            raise InputError(f"threshold must be a finite number, got {limit}")
         return self.anomaly_score(X) > limit
 
     # -- persistence --------------------------------------------------------------------------

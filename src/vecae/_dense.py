@@ -9,9 +9,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count
+from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count, validate_rows
 from vecae._batches import BatchSource, SubsetSource, TensorSource
 from vecae._exceptions import InputError
 from vecae._objectives import ELBO
@@ -23,6 +23,7 @@ from vecae._similarity import (
     SimilarityWeights,
     mine_neighbours,
 )
+from vecae._streaming import as_stream, prepare_stream, stream_source
 from vecae._train import Objective
 from vecae.models.dense import DenseConfig, DenseNet
 from vecae.models.variational import VariationalConfig, VariationalNet
@@ -45,7 +46,11 @@ def nested_sizes(latent_dim: int, nested_dims: Any) -> tuple[int, ...]:
     """
     sizes = {int(latent_dim)}
     for size in nested_dims or ():
-        if isinstance(size, bool) or not isinstance(size, Integral) or not 1 <= size <= latent_dim:
+        if (
+            isinstance(size, bool)
+            or not isinstance(size, Integral)
+            or not 1 <= int(size) <= latent_dim
+        ):
             raise InputError(
                 f"nested_dims must hold integers between 1 and latent_dim={latent_dim}, "
                 f"got {size!r}"
@@ -83,7 +88,7 @@ class _DenseBase(BaseAutoencoder):
     def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray | sp.csr_matrix:
         if not reset and (n_columns := column_count(X)) is not None:
             check_width(self, n_columns)
-        X = validate_data(
+        X = validate_rows(
             self,
             X,
             reset=reset,
@@ -95,6 +100,8 @@ class _DenseBase(BaseAutoencoder):
         return X
 
     def _prepare_fit(self, X: Any) -> BatchSource:
+        if (stream := as_stream(X)) is not None:  # a path, memory-mapped .npy or StreamedRows
+            return prepare_stream(stream, self)
         X = self._validate_input(X, reset=True)
         self.scaler_ = DenseScaler.fit(
             X, normalize=self.normalize, center=self.center, scale=self.scale
@@ -154,7 +161,9 @@ class _DenseBase(BaseAutoencoder):
         if not isinstance(train, SubsetSource):
             train = SubsetSource(source, torch.arange(source.n_rows))
         rows = train.rows
-        local = mine_neighbours(source.data.index_select(0, rows.to(source.data.device)), N_NEIGHBOURS)
+        local = mine_neighbours(
+            source.data.index_select(0, rows.to(source.data.device)), N_NEIGHBOURS
+        )
         if local.shape[1] == 0:
             return train, val
         table = torch.zeros((source.n_rows, local.shape[1]), dtype=torch.long)
@@ -194,7 +203,11 @@ class _DenseBase(BaseAutoencoder):
     def _code_width(self, dim: Any) -> int:
         if dim is None:
             return int(self.latent_dim)
-        if isinstance(dim, bool) or not isinstance(dim, Integral) or not 1 <= dim <= self.latent_dim:
+        if (
+            isinstance(dim, bool)
+            or not isinstance(dim, Integral)
+            or not 1 <= int(dim) <= self.latent_dim
+        ):
             raise InputError(
                 f"dim must be an integer between 1 and latent_dim={self.latent_dim} (trained "
                 f"sizes: {', '.join(map(str, self.nested_dims_))}), got {dim!r}"
@@ -204,7 +217,8 @@ class _DenseBase(BaseAutoencoder):
     def _normalised(self, Z: np.ndarray) -> np.ndarray:
         if self.metric_ != "cosine":
             return Z
-        return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        unit: np.ndarray = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        return unit
 
     def transform(self, X: Any, dim: int | None = None) -> np.ndarray:
         """The improved encodings: the bottleneck activations of each row of ``X``.
@@ -232,9 +246,7 @@ class _DenseBase(BaseAutoencoder):
             return Z
         return np.ascontiguousarray(self._normalised(Z[:, :width]), dtype=np.float32)
 
-    def encode(
-        self, X: Any, *, dim: int | None = None, precision: str = "float32"
-    ) -> np.ndarray:
+    def encode(self, X: Any, *, dim: int | None = None, precision: str = "float32") -> np.ndarray:
         """Encodings at a chosen size and precision, ready to store or search.
 
         Parameters
@@ -271,9 +283,7 @@ class _DenseBase(BaseAutoencoder):
         ((300, 2), dtype('int8'))
         """
         if precision not in PRECISIONS:
-            raise InputError(
-                f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
-            )
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         width = self._code_width(dim)
         if precision == "binary" and width % 8:
             raise InputError(
@@ -295,11 +305,13 @@ class _DenseBase(BaseAutoencoder):
                 raise InputError(
                     "this model has no bit thresholds (saved by an older vecae); refit it"
                 )
-            return pack_bits(Z > threshold)
+            return pack_bits(threshold < Z)
         Z = np.ascontiguousarray(self._normalised(Z), dtype=np.float32)
         return Z.astype(np.float16) if precision == "float16" else Z
 
     def _prepare(self, X: Any) -> BatchSource:
+        if (stream := as_stream(X)) is not None:
+            return stream_source(stream, self)
         return _DenseRows(self._validate_input(X, reset=False), self.scaler_, self.device_)
 
     def inverse_transform(self, Z: Any) -> np.ndarray:

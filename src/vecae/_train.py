@@ -34,11 +34,15 @@ __all__ = [
     "LR_SCHEDULES",
     "Callback",
     "EpochLog",
+    "NonFiniteLoss",
     "Objective",
     "PrintProgress",
     "TrainResult",
     "TrainerConfig",
+    "epoch_batches",
+    "make_optimizer",
     "resolve_device",
+    "run_epoch",
     "torch_threads",
     "train",
 ]
@@ -197,7 +201,7 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _make_optimizer(module: nn.Module, config: TrainerConfig) -> torch.optim.Optimizer:
+def make_optimizer(module: nn.Module, config: TrainerConfig) -> torch.optim.Optimizer:
     params = [p for p in module.parameters() if p.requires_grad]
     try:
         # The fused kernel updates all parameters in one pass; it exists on CPU since torch 2.4.
@@ -243,6 +247,66 @@ class _Schedule:
 
 # ---------------------------------------------------------------------------------------------
 # The loop
+
+
+class NonFiniteLoss(Exception):
+    """A batch loss was NaN or infinite (``train`` turns it into TrainingDivergedError)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+def epoch_batches(
+    source: BatchSource, batch_size: int, generator: torch.Generator
+) -> Iterator[torch.Tensor]:
+    """One epoch of shuffled training batches from ``source``.
+
+    A source that streams from disk shuffles itself (``shuffled_batches``: block shuffle plus
+    a shuffle buffer); any other source gets one random permutation of its rows.
+    """
+    shuffled = getattr(source, "shuffled_batches", None)
+    if shuffled is not None:
+        yield from shuffled(batch_size, generator)
+        return
+    order = torch.randperm(source.n_rows, generator=generator)
+    for start in range(0, source.n_rows, batch_size):
+        yield source.batch(order[start : start + batch_size])
+
+
+def run_epoch(
+    module: nn.Module,
+    objective: Objective,
+    source: BatchSource,
+    optimizer: torch.optim.Optimizer,
+    config: TrainerConfig,
+    generator: torch.Generator,
+    epoch: int,
+    schedule: _Schedule | None = None,
+) -> tuple[float, float]:
+    """One pass of optimiser steps over ``source``; ``(mean training loss, first step's rate)``.
+
+    Raises ``NonFiniteLoss`` (caught by :func:`train`) when a batch loss is NaN or infinite.
+    ``partial_fit`` calls this directly, once per call, with a persistent optimiser.
+    """
+    module.train()
+    running, seen = 0.0, 0
+    rate = optimizer.param_groups[0]["lr"]
+    for step, batch in enumerate(epoch_batches(source, config.batch_size, generator)):
+        loss = objective.training_loss(batch, epoch)
+        if not torch.isfinite(loss):
+            raise NonFiniteLoss(loss.item())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        if config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+        if schedule is not None:
+            schedule.before_step()
+        if step == 0:
+            rate = optimizer.param_groups[0]["lr"]
+        optimizer.step()
+        running += float(loss.detach()) * len(batch)
+        seen += len(batch)
+    return running / max(seen, 1), rate
 
 
 def _mean_loss(
@@ -304,7 +368,7 @@ def train(
         return result
     started = time.perf_counter()
     n = train_source.n_rows
-    optimizer = _make_optimizer(module, config)
+    optimizer = make_optimizer(module, config)
     schedule = _Schedule(optimizer, config, steps_per_epoch=math.ceil(n / config.batch_size))
     has_val = val_source is not None and val_source.n_rows > 0
     best_loss = math.inf
@@ -321,28 +385,20 @@ def train(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
             for epoch in range(config.epochs):
-                module.train()
-                order = torch.randperm(n, generator=generator)
-                running, seen = 0.0, 0
-                epoch_rate = optimizer.param_groups[0]["lr"]
-                for start in range(0, n, config.batch_size):
-                    rows = order[start : start + config.batch_size]
-                    loss = objective.training_loss(train_source.batch(rows), epoch)
-                    if not torch.isfinite(loss):
-                        module.load_state_dict(best_state)
-                        raise _diverged(result, "training", loss.item(), epoch, started)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()  # type: ignore[no-untyped-call]
-                    if config.grad_clip > 0:
-                        nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
-                    schedule.before_step()
-                    if start == 0:
-                        epoch_rate = optimizer.param_groups[0]["lr"]
-                    optimizer.step()
-                    running += float(loss.detach()) * len(rows)
-                    seen += len(rows)
-
-                train_epoch_loss = running / max(seen, 1)
+                try:
+                    train_epoch_loss, epoch_rate = run_epoch(
+                        module,
+                        objective,
+                        train_source,
+                        optimizer,
+                        config,
+                        generator,
+                        epoch,
+                        schedule,
+                    )
+                except NonFiniteLoss as exc:
+                    module.load_state_dict(best_state)
+                    raise _diverged(result, "training", exc.value, epoch, started) from None
                 val_epoch_loss = (
                     _mean_loss(module, val_source, objective, config.batch_size)
                     if has_val and val_source is not None
