@@ -8,7 +8,13 @@ of calibrating on each call, sentence-transformers issue #2837, is avoided by co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+
+from vecae._exceptions import InputError, require
 
 __all__ = [
     "PRECISIONS",
@@ -17,6 +23,7 @@ __all__ = [
     "pack_bits",
     "quantize_int8",
     "unpack_bits",
+    "write_codes",
 ]
 
 PRECISIONS = ("float32", "float16", "int8", "binary")
@@ -72,3 +79,62 @@ def bytes_per_vector(dim: int, precision: str) -> int:
     """Storage of one code: 4, 2 or 1 byte per coordinate, or one bit."""
     per = {"float32": 32, "float16": 16, "int8": 8, "binary": 1}[precision]
     return dim * per // 8
+
+
+CODE_SUFFIXES = (".npy", ".npz", ".parquet", ".pq")
+
+
+def write_codes(
+    path: str | Path,
+    codes: np.ndarray,
+    keys: Sequence[str] | None,
+    *,
+    precision: str,
+    overwrite: bool = False,
+) -> Path:
+    """Write quantised codes atomically: ``.npy`` (the array), ``.npz`` (``codes`` and
+    ``keys``) or Parquet (``key`` and ``code``: fixed-size binary for bits, a fixed-size
+    list of int8 or float16 otherwise). The dtype is kept: int8, packed uint8 or float16.
+
+    Raises
+    ------
+    InputError
+        For any other extension.
+    """
+    from vecae._artefact import FileOutput
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in CODE_SUFFIXES:
+        raise InputError(
+            f"{target}: {precision} codes are written to .npy, .npz or .parquet, "
+            f"not {suffix or 'a file without extension'}"
+        )
+    with FileOutput(target, overwrite=overwrite) as output, open(output.temp, "wb") as fh:
+        if suffix == ".npy":
+            np.save(fh, codes, allow_pickle=False)
+        elif suffix == ".npz":
+            if keys is None:
+                np.savez(fh, codes=codes)
+            else:
+                np.savez(fh, codes=codes, keys=np.asarray(list(keys), dtype=str))
+        else:
+            _write_parquet(fh, codes, keys, precision)
+    return target
+
+
+def _write_parquet(fh: Any, codes: np.ndarray, keys: Sequence[str] | None, precision: str) -> None:
+    pa: Any = require("pyarrow", "io")
+    pq: Any = require("pyarrow.parquet", "io")
+    n, width = codes.shape
+    if precision == "binary":
+        column = pa.array([row.tobytes() for row in codes], type=pa.binary(width))
+    else:
+        value_type = pa.int8() if precision == "int8" else pa.float16()
+        flat = pa.array(np.ascontiguousarray(codes).reshape(-1), type=value_type)
+        column = pa.FixedSizeListArray.from_arrays(flat, width)
+    fields = {"code": column} if keys is None else {"key": pa.array(list(keys)), "code": column}
+    table = pa.table(fields).replace_schema_metadata(
+        {"vecae.precision": precision, "vecae.rows": str(n)}
+    )
+    pq.write_table(table, fh)
