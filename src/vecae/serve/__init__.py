@@ -10,7 +10,11 @@ The service is a layer over the library, like the command line: nothing in vecae
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from vecae._exceptions import require
@@ -72,12 +76,36 @@ def run(config: ServeConfig) -> None:
         "timeout_graceful_shutdown": 30,
         "server_header": False,
     }
-    if config.workers == 1:
-        uvicorn.run(build(config, service), **options)
+    with _stopping_is_success():
+        if config.workers == 1:
+            uvicorn.run(build(config, service), **options)
+            return
+        # Worker processes import the app by name; they read the settings from the environment.
+        del service
+        os.environ[CONFIG_ENV] = config.to_json()
+        uvicorn.run(
+            "vecae.serve._app:app_from_environment",
+            factory=True,
+            workers=config.workers,
+            **options,
+        )
+
+
+@contextlib.contextmanager
+def _stopping_is_success() -> Iterator[None]:
+    """After its graceful shutdown, uvicorn re-raises the SIGTERM / SIGINT that stopped it.
+
+    For a service that is the normal way to stop, not an error: the re-raised signal is
+    absorbed here, so the process exits 0 instead of dying by the signal (or printing an
+    error through the command line's own handler).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    # Worker processes import the app by name; they read the settings from the environment.
-    del service
-    os.environ[CONFIG_ENV] = config.to_json()
-    uvicorn.run(
-        "vecae.serve._app:app_from_environment", factory=True, workers=config.workers, **options
-    )
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in stops}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
