@@ -2,6 +2,7 @@
 
 # No ``from __future__ import annotations`` here: typer reads the option types at runtime.
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import typer
 
 from vecae.cli._display import ranked_table
-from vecae.cli._loading import TABLE_SUFFIXES, load_model, read_embeddings_for
+from vecae.cli._loading import is_table, load_model, read_embeddings_for
 from vecae.cli._options import (
     InputArg,
     InputFormatOpt,
@@ -29,7 +30,7 @@ def _write_table(path: Path, columns: dict[str, list[Any]], overwrite: bool) -> 
     import csv
 
     suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
+    if not is_table(path):
         raise CliError(f"{path}: expected a .csv, .tsv or .parquet output file")
     with atomic_path(path, overwrite=overwrite) as temp:
         if suffix in (".parquet", ".pq"):
@@ -70,6 +71,8 @@ def anomalies(
     out = Output(json_mode=json_output, quiet=quiet)
     if contamination is not None and threshold is not None:
         raise CliError("give --contamination or --threshold, not both")
+    if threshold is not None and not math.isfinite(threshold):
+        raise CliError(f"--threshold must be a finite number, got {threshold}")
     claim_output(output, overwrite, inputs=[model_dir, input])
     model = load_model(model_dir, threads)
     emb = read_embeddings_for(model, model_dir, input, input_format, out)

@@ -12,10 +12,10 @@ import typer
 
 from vecae import InputError
 from vecae.cli._loading import (
-    TABLE_SUFFIXES,
     check_width,
     encoded_batches,
     has_fields,
+    is_table,
     load_model,
     read_categorical,
 )
@@ -23,6 +23,7 @@ from vecae.cli._options import (
     InputArg,
     InputFormatOpt,
     JsonOpt,
+    KeysFileOpt,
     ModelDirArg,
     OverwriteOpt,
     QuietOpt,
@@ -40,29 +41,17 @@ class Precision(StrEnum):
     binary = "binary"
 
 
-KNOWN_OUTPUT_SUFFIXES = {
-    ".bin",
-    ".vec",
-    ".npy",
-    ".parquet",
-    ".pq",
-    ".csv",
-    ".tsv",
-    ".tab",
-    ".txt",
-    ".npz",
-}
-
-
 def _output_format(
     input_path: Path, input_format: str, output: Path, fmt: str | None
 ) -> str | None:
     """Explicit --format; else the input's format for the same extension; else by extension."""
     if fmt is not None:
         return fmt
-    dense = "npz" if input_format == "sparse-npz" else input_format
+    from vecae.io._registry import FORMAT_REGISTRY, writable_suffixes
+
+    dense = FORMAT_REGISTRY[input_format].stream_as or input_format
     suffix = output.suffix.lower()
-    if suffix == input_path.suffix.lower() or suffix not in KNOWN_OUTPUT_SUFFIXES:
+    if suffix == input_path.suffix.lower() or suffix not in writable_suffixes():
         return dense
     return None  # EmbeddingWriter picks it from the extension
 
@@ -77,6 +66,7 @@ def encode(
         typer.Option("--format", help="Output format (default: the input's, or by extension)."),
     ] = None,
     input_format: InputFormatOpt = None,
+    keys_file: KeysFileOpt = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 8192,
     key_column: Annotated[
         str | None, typer.Option(help="Categorical tables: the column of row keys.")
@@ -128,7 +118,7 @@ def encode(
             overwrite=overwrite,
         )
         written_format = output.suffix.lower().lstrip(".")
-    elif model.kind == "categorical" and input.suffix.lower() in TABLE_SUFFIXES:
+    elif model.kind == "categorical" and is_table(input):
         if not has_fields(model):
             raise InputError(
                 f"{input}: the model in {model_dir} was fitted on sparse multi-hot rows; "
@@ -142,7 +132,9 @@ def encode(
         n = len(Z)
         written_format = format or output.suffix.lstrip(".")
     else:
-        stream = iter_embeddings(input, input_format, batch_size=batch_size)
+        stream = iter_embeddings(
+            input, input_format, batch_size=batch_size, keys_file=keys_file
+        )
         out_format = _output_format(input, stream.format, output, format)
         if stream.has_keys and (out_format or output.suffix.lower().lstrip(".")) == "npy":
             out.err.print(

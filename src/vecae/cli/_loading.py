@@ -14,19 +14,26 @@ from vecae.cli._options import split_commas
 from vecae.cli._output import Output
 
 __all__ = [
-    "TABLE_SUFFIXES",
     "check_width",
     "config_sha256",
     "encoded_batches",
     "has_fields",
     "index_model_differs",
+    "is_table",
     "kind_name",
     "load_model",
     "read_categorical",
     "read_embeddings_for",
 ]
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+
+
+def is_table(path: Path) -> bool:
+    """Whether ``path`` is a table of named columns (CSV/TSV/Parquet), by the format registry."""
+    # Imported here: the registry imports the readers, which ``vecae --help`` does not need.
+    from vecae.io._registry import table_suffixes
+
+    return path.suffix.lower() in table_suffixes()
 
 
 def load_model(model_dir: Path, threads: int | None = None) -> Any:
@@ -100,7 +107,7 @@ def read_categorical(path: Path, key_column: str | None, columns: str | None) ->
     """Rows for a categorical model: (X, keys) from a sparse .npz or a table of columns."""
     from vecae.io import detect_format, read_categorical_table, read_sparse
 
-    if path.suffix.lower() in TABLE_SUFFIXES:
+    if is_table(path):
         wanted = None if columns is None else split_commas(columns)
         table = read_categorical_table(path, columns=wanted, key_column=key_column)
         X = np.stack([table.columns[name] for name in table.columns], axis=1)

@@ -14,6 +14,7 @@ __all__ = [
     "InputArg",
     "InputFormatOpt",
     "JsonOpt",
+    "KeysFileOpt",
     "MetricName",
     "ModelDirArg",
     "ModelKind",
@@ -61,6 +62,12 @@ ThreadsOpt = Annotated[
 ]
 InputFormatOpt = Annotated[
     str | None, typer.Option("--input-format", help="Input format override.")
+]
+KeysFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys", help="A text file with the key of each row of a key-less .npy, one per line."
+    ),
 ]
 ModelDirArg = Annotated[Path, typer.Argument(help="A model directory written by `vecae fit`.")]
 InputArg = Annotated[Path, typer.Argument(help="An embeddings file (any vecae.io format).")]

@@ -11,7 +11,7 @@ from rich.table import Table
 from vecae import InputError
 from vecae._artefact import RECOMMENDER
 from vecae.cli._display import format_value, history_summary, kv_table, ranked_table
-from vecae.cli._loading import TABLE_SUFFIXES
+from vecae.cli._loading import is_table
 from vecae.cli._options import JsonOpt, OverwriteOpt, QuietOpt, ThreadsOpt, only_set
 from vecae.cli._output import CliError, Output, claim_output, guarded
 
@@ -124,7 +124,7 @@ def recommender_evaluate(
 
 
 def _read_history(path: Path, item_col: str) -> list[str]:
-    if path.suffix.lower() in TABLE_SUFFIXES:
+    if is_table(path):
         from vecae.io import read_categorical_table
 
         table = read_categorical_table(path, columns=[item_col])

@@ -26,6 +26,7 @@ from vecae.cli._options import (
     InputArg,
     InputFormatOpt,
     JsonOpt,
+    KeysFileOpt,
     MetricName,
     ModelDirArg,
     OverwriteOpt,
@@ -54,6 +55,7 @@ def index_build(
     n_lists: Annotated[int | None, typer.Option(min=1, help="IVF cells.")] = None,
     n_probe: Annotated[int | None, typer.Option(min=1, help="IVF cells probed.")] = None,
     input_format: InputFormatOpt = None,
+    keys_file: KeysFileOpt = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 8192,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
@@ -67,7 +69,7 @@ def index_build(
     out = Output(json_mode=json_output, quiet=quiet)
     claim_output(output, overwrite, kind=INDEX, inputs=[model_dir, input])
     model = load_model(model_dir, threads)
-    stream = iter_embeddings(input, input_format, batch_size=batch_size)
+    stream = iter_embeddings(input, input_format, batch_size=batch_size, keys_file=keys_file)
     parts: list[np.ndarray] = []
     keys: list[str] = []
     with out.progress(f"encoding {input.name}", total=stream.n_rows) as advance:

@@ -1,7 +1,11 @@
 """Read and write embeddings in the formats users already have.
 
 Formats (:data:`FORMATS`): word2vec text and binary, GloVe text, fastText ``.vec``, NumPy
-``.npy``/``.npz``, Parquet, CSV/TSV and scipy sparse ``.npz``. Every bad input raises
+``.npy``/``.npz``, Parquet (a list column, or one numeric column per dimension), CSV/TSV and
+scipy sparse ``.npz``; and, for reading, a key-less ``.npy`` with its keys in a text file
+(``keys_file=``, :data:`READ_FORMATS`). Each is one entry of the format registry
+(``vecae/io/_registry.py``), which detection, the readers, the writers and the command line
+all read. Every bad input raises
 :class:`~vecae._exceptions.InputError` with a one-line message naming the file, the line or
 row, and the problem. Every write is atomic.
 
@@ -28,8 +32,8 @@ from vecae.io._api import (
     write_embeddings,
 )
 from vecae.io._errors import DuplicateKeyWarning, OutputExistsError
-from vecae.io._formats import FORMATS, detect_format
-from vecae.io._tabular import (
+from vecae.io._formats import FORMATS, READ_FORMATS, detect_format
+from vecae.io._tables import (
     CategoricalTable,
     Interactions,
     read_categorical_table,
@@ -38,6 +42,7 @@ from vecae.io._tabular import (
 
 __all__ = [
     "FORMATS",
+    "READ_FORMATS",
     "CategoricalTable",
     "DuplicateKeyWarning",
     "EmbeddingStream",

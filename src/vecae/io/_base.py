@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -15,9 +16,9 @@ __all__ = [
     "BaseReader",
     "BaseWriter",
     "RawBatch",
+    "check_input_path",
     "count_lines",
     "first_non_finite",
-    "format_values",
     "parse_rows",
 ]
 
@@ -139,7 +140,20 @@ def parse_rows(rows: list[list[str]], where: Sequence[int], source: str, unit: s
     raise input_error(source, f"{unit} {where[0]}", "values could not be parsed as numbers")
 
 
-def format_values(vectors: FloatArray) -> list[list[str]]:
-    """Format every value with the shortest text that reads back to the same float32."""
-    # str() of a numpy float32 is the shortest round-tripping representation.
-    return [list(map(str, row)) for row in vectors]
+def check_input_path(path: str | os.PathLike[str]) -> Path:
+    """Return ``path`` as a :class:`~pathlib.Path` after checking it is a readable file.
+
+    Raises
+    ------
+    InputError
+        The path does not exist, is a directory, or cannot be read.
+    """
+    source = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise input_error(source, None, "file not found")
+    if not p.is_file():
+        raise input_error(source, None, "not a regular file")
+    if not os.access(p, os.R_OK):
+        raise input_error(source, None, "file is not readable (permission denied)")
+    return p

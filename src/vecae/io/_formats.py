@@ -1,73 +1,37 @@
-"""Format names, detection from extension and header, and input-path checks."""
+"""Format names, and detection from extension and content (all read from the registry)."""
 
 from __future__ import annotations
 
 import os
-import re
-import zipfile
 from pathlib import Path
 
+from vecae.io._base import check_input_path
 from vecae.io._errors import input_error
+from vecae.io._registry import FORMAT_REGISTRY, ReadOptions, formats_for
 
-__all__ = ["FORMATS", "check_input_path", "detect_format", "format_for_writing"]
+__all__ = ["FORMATS", "READ_FORMATS", "check_input_path", "detect_format", "format_for_writing"]
 
-FORMATS: tuple[str, ...] = (
-    "word2vec",
-    "word2vec-binary",
-    "glove",
-    "fasttext",
-    "npy",
-    "npz",
-    "parquet",
-    "csv",
-    "tsv",
-    "sparse-npz",
-)
+FORMATS: tuple[str, ...] = tuple(n for n, f in FORMAT_REGISTRY.items() if f.writable)
+"""The formats vecae reads and writes (``sparse-npz`` is written whole, never streamed)."""
 
-# Extensions whose format does not depend on the file's content.
-_FIXED_EXTENSIONS = {
-    ".bin": "word2vec-binary",
-    ".vec": "fasttext",
-    ".npy": "npy",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-}
-_WORD2VEC_HEADER = re.compile(rb"^\s*\d+\s+\d+\s*$")
-# The arrays scipy.sparse.save_npz writes for a CSR matrix.
-_SPARSE_MEMBERS = frozenset({"indices.npy", "indptr.npy", "format.npy", "shape.npy", "data.npy"})
+READ_FORMATS: tuple[str, ...] = tuple(FORMAT_REGISTRY)
+"""Every format vecae reads: :data:`FORMATS` plus read-only layouts such as ``npy-keys``."""
 
 
-def check_input_path(path: str | os.PathLike[str]) -> Path:
-    """Return ``path`` as a :class:`~pathlib.Path` after checking it is a readable file.
-
-    Raises
-    ------
-    InputError
-        The path does not exist, is a directory, or cannot be read.
-    """
-    source = str(path)
-    p = Path(path)
-    if not p.exists():
-        raise input_error(source, None, "file not found")
-    if not p.is_file():
-        raise input_error(source, None, "not a regular file")
-    if not os.access(p, os.R_OK):
-        raise input_error(source, None, "file is not readable (permission denied)")
-    return p
-
-
-def _check_name(format: str, source: str) -> str:
-    if format not in FORMATS:
+def _check_name(format: str, source: str, names: tuple[str, ...]) -> str:
+    if format not in names:
         raise input_error(
-            source, None, f"unknown format {format!r}; expected one of {', '.join(FORMATS)}"
+            source, None, f"unknown format {format!r}; expected one of {', '.join(names)}"
         )
     return format
 
 
-def detect_format(path: str | os.PathLike[str], format: str | None = None) -> str:
+def detect_format(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    keys_file: str | os.PathLike[str] | None = None,
+) -> str:
     """Return the embedding format of an existing file.
 
     The extension decides, and for the ambiguous ones the content breaks the tie:
@@ -75,8 +39,9 @@ def detect_format(path: str | os.PathLike[str], format: str | None = None) -> st
     * ``.txt``: ``"word2vec"`` if the first line is ``"<count> <dim>"``, else ``"glove"``;
     * ``.npz``: ``"sparse-npz"`` if it holds a scipy CSR save (``indices``, ``indptr``,
       ``format``, ``shape``, ``data``), else ``"npz"``;
-    * ``.bin`` is word2vec binary, ``.vec`` fastText text, ``.npy``, ``.parquet``/``.pq``,
-      ``.csv``, ``.tsv``/``.tab``.
+    * ``.npy``: ``"npy-keys"`` when a keys file is given, else ``"npy"``;
+    * ``.bin`` is word2vec binary, ``.vec`` fastText text, ``.parquet``/``.pq``, ``.csv``,
+      ``.tsv``/``.tab``.
 
     Parameters
     ----------
@@ -85,42 +50,43 @@ def detect_format(path: str | os.PathLike[str], format: str | None = None) -> st
     format
         If given, it is validated and returned unchanged: an explicit format overrides
         detection.
+    keys_file
+        A text file of keys, one per line, for a key-less ``.npy``.
 
     Returns
     -------
     str
-        One of :data:`FORMATS`.
+        One of :data:`READ_FORMATS`.
 
     Raises
     ------
     InputError
         Unknown format or extension, or (for ``.txt``/``.npz``) a missing or unreadable file.
+
+    Examples
+    --------
+    >>> detect_format("vectors.parquet")
+    'parquet'
+    >>> detect_format("vectors.npy", keys_file="keys.txt")
+    'npy-keys'
     """
     source = str(path)
     if format is not None:
-        return _check_name(format, source)
+        return _check_name(format, source, READ_FORMATS)
     suffix = Path(path).suffix.lower()
-    if suffix in _FIXED_EXTENSIONS:
-        return _FIXED_EXTENSIONS[suffix]
-    if suffix == ".txt":
-        p = check_input_path(path)
-        with p.open("rb") as f:
-            first = f.readline(4096)
-        return "word2vec" if _WORD2VEC_HEADER.match(first) else "glove"
-    if suffix == ".npz":
-        p = check_input_path(path)
-        try:
-            with zipfile.ZipFile(p) as zf:
-                names = set(zf.namelist())
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise input_error(source, None, f"not a valid .npz (zip) file: {exc}") from exc
-        return "sparse-npz" if names >= _SPARSE_MEMBERS else "npz"
-    raise input_error(
-        source,
-        None,
-        f"cannot tell the format from the extension {suffix or '(none)'!r}; pass format= "
-        f"(one of {', '.join(FORMATS)})",
-    )
+    candidates = formats_for(suffix)
+    if not candidates:
+        raise input_error(
+            source,
+            None,
+            f"cannot tell the format from the extension {suffix or '(none)'!r}; pass format= "
+            f"(one of {', '.join(READ_FORMATS)})",
+        )
+    options = ReadOptions(keys_file=None if keys_file is None else Path(keys_file))
+    for f in candidates:
+        if f.sniff is not None and f.sniff(Path(path), options):
+            return f.name
+    return next(f.name for f in candidates if f.sniff is None)
 
 
 def format_for_writing(
@@ -130,20 +96,26 @@ def format_for_writing(
 
     Conventions: ``.txt`` is written as word2vec text (its header makes it self-describing),
     ``.npz`` as dense ``"npz"`` unless ``sparse`` input is given.
+
+    Examples
+    --------
+    >>> format_for_writing("out.txt", None)
+    'word2vec'
+    >>> format_for_writing("out.npz", None, sparse=True)
+    'sparse-npz'
     """
     source = str(path)
     if format is not None:
-        return _check_name(format, source)
+        return _check_name(format, source, FORMATS)
     suffix = Path(path).suffix.lower()
-    if suffix in _FIXED_EXTENSIONS:
-        return _FIXED_EXTENSIONS[suffix]
-    if suffix == ".txt":
-        return "word2vec"
-    if suffix == ".npz":
-        return "sparse-npz" if sparse else "npz"
-    raise input_error(
-        source,
-        None,
-        f"cannot tell the output format from the extension {suffix or '(none)'!r}; pass "
-        f"format= (one of {', '.join(FORMATS)})",
-    )
+    writable = [f.name for f in formats_for(suffix) if f.writable and f.sparse == sparse]
+    if sparse and not writable:
+        writable = [f.name for f in formats_for(suffix) if f.writable]
+    if not writable:
+        raise input_error(
+            source,
+            None,
+            f"cannot tell the output format from the extension {suffix or '(none)'!r}; pass "
+            f"format= (one of {', '.join(FORMATS)})",
+        )
+    return writable[0]

@@ -1,4 +1,12 @@
-"""Parquet: a key column and a ``list<float>`` / ``fixed_size_list<float>`` vector column."""
+"""Parquet embeddings, in either of the two layouts people write.
+
+* **list**: an optional string key column and one ``list<float>`` /
+  ``fixed_size_list<float>`` column of vectors (what vecae writes; PyArrow, Polars, Spark);
+* **wide**: one numeric column per dimension and an optional string key column (what
+  ``pandas.DataFrame.to_parquet`` writes; a numeric pandas index is not a dimension).
+
+The list layout is used when there is a list column (or ``vector_column`` names one).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from vecae._exceptions import require
 from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch
 from vecae.io._errors import input_error
 
-__all__ = ["ParquetReader", "ParquetWriter", "open_parquet"]
+__all__ = ["ParquetReader", "ParquetWriter", "column_list", "open_parquet"]
 
 KEY_COLUMN = "key"
 VECTOR_COLUMN = "vector"
@@ -23,6 +31,18 @@ def _arrow() -> tuple[Any, Any, Any]:
     pq: Any = require("pyarrow.parquet", "io")
     pc: Any = require("pyarrow.compute", "io")
     return pa, pq, pc
+
+
+def column_list(names: list[str], limit: int = 8) -> str:
+    """Column names for an error message: the first ``limit``, then how many in all."""
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} columns)"
+
+
+def _pandas_index_columns(schema: Any) -> set[str]:
+    """Columns that hold a pandas index (``__index_level_0__`` or a named index)."""
+    metadata = schema.pandas_metadata or {}
+    return {c for c in metadata.get("index_columns", []) if isinstance(c, str)}
 
 
 def open_parquet(path: Path, source: str) -> Any:
@@ -58,13 +78,15 @@ class ParquetReader(BaseReader):
         names = list(schema.names)
         for given in (key_column, vector_column):
             if given is not None and given not in names:
-                raise input_error(source, None, f"no column {given!r}; columns are {names}")
+                raise input_error(
+                    source, None, f"no column {given!r}; columns are {column_list(names)}"
+                )
+        self.wide_columns: list[str] = []
         if vector_column is None:
             vector_column = next((f.name for f in schema if self._is_list(pa, f.type)), None)
             if vector_column is None:
-                raise input_error(
-                    source, None, f"no list<float> column holding vectors; columns are {names}"
-                )
+                self._open_wide(pa, schema, key_column)
+                return
         elif not self._is_list(pa, schema.field(vector_column).type):
             raise input_error(
                 source,
@@ -82,7 +104,7 @@ class ParquetReader(BaseReader):
                 None,
             )
         self.key_column = key_column
-        self.vector_column = vector_column
+        self.vector_column: str | None = vector_column
         self.has_keys = key_column is not None
         self.n_rows = int(self.file.metadata.num_rows)
         if self.n_rows == 0:
@@ -99,6 +121,47 @@ class ParquetReader(BaseReader):
         if self.dim == 0:
             raise input_error(source, "row 1", "vector has dimension 0")
 
+    def _open_wide(self, pa: Any, schema: Any, key_column: str | None) -> None:
+        """One numeric column per dimension, and at most one string key column."""
+        source = self.source
+        index = _pandas_index_columns(schema)
+        strings = [
+            f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        if key_column is None and strings:
+            key_column = strings[0]
+        numeric = [
+            f.name
+            for f in schema
+            if (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
+            and f.name != key_column
+            and f.name not in index
+        ]
+        other = [n for n in schema.names if n not in numeric and n != key_column and n not in index]
+        if not numeric:
+            raise input_error(
+                source,
+                None,
+                "no vectors: expected a list<float> column or numeric columns (one per "
+                f"dimension); columns are {column_list(list(schema.names))}",
+            )
+        if other:
+            raise input_error(
+                source,
+                None,
+                f"column {other[0]!r} ({schema.field(other[0]).type}) is neither numeric nor "
+                "the key column; one numeric column per dimension and at most one key column "
+                "are expected (pass key_column= to choose the key)",
+            )
+        self.key_column = key_column
+        self.vector_column = None
+        self.wide_columns = numeric
+        self.has_keys = key_column is not None
+        self.dim = len(numeric)
+        self.n_rows = int(self.file.metadata.num_rows)
+        if self.n_rows == 0:
+            raise input_error(source, None, "file has no vectors (0 rows)")
+
     @staticmethod
     def _is_list(pa: Any, dtype: Any) -> bool:
         is_list = (
@@ -112,7 +175,11 @@ class ParquetReader(BaseReader):
         )
 
     def batches(self, batch_size: int) -> Iterator[RawBatch]:
+        if self.wide_columns:
+            yield from self._wide_batches(batch_size)
+            return
         _, _, pc = _arrow()
+        assert self.vector_column is not None
         columns = [self.vector_column] + ([self.key_column] if self.key_column else [])
         start = 0
         for batch in self.file.iter_batches(batch_size=batch_size, columns=columns):
@@ -141,16 +208,36 @@ class ParquetReader(BaseReader):
                 vectors = (
                     flat.to_numpy(zero_copy_only=False).astype(np.float32).reshape(m, self.dim)
                 )
-            keys: list[str] | None = None
-            if self.key_column is not None:
-                raw_keys = batch.column(self.key_column).to_pylist()
-                keys = []
-                for i, key in enumerate(raw_keys):
-                    if key is None:
-                        raise input_error(self.source, f"row {where[i]}", "missing (null) key")
-                    keys.append(key if isinstance(key, str) else str(key))
             start += m
-            yield RawBatch(keys, vectors, where)
+            yield RawBatch(self._keys(batch, where), vectors, where)
+
+    def _keys(self, batch: Any, where: range) -> list[str] | None:
+        if self.key_column is None:
+            return None
+        keys = []
+        for i, key in enumerate(batch.column(self.key_column).to_pylist()):
+            if key is None:
+                raise input_error(self.source, f"row {where[i]}", "missing (null) key")
+            keys.append(key if isinstance(key, str) else str(key))
+        return keys
+
+    def _wide_batches(self, batch_size: int) -> Iterator[RawBatch]:
+        columns = self.wide_columns + ([self.key_column] if self.key_column else [])
+        start = 0
+        for batch in self.file.iter_batches(batch_size=batch_size, columns=columns):
+            m = batch.num_rows
+            where = range(start + 1, start + m + 1)
+            vectors = np.empty((m, self.dim), dtype=np.float32)
+            for j, name in enumerate(self.wide_columns):
+                column = batch.column(name)
+                if column.null_count:
+                    valid = column.is_valid().to_numpy(zero_copy_only=False)
+                    bad = int(np.flatnonzero(~valid)[0])
+                    raise input_error(self.source, f"row {where[bad]}", f"null in column {name!r}")
+                with np.errstate(over="ignore", invalid="ignore"):
+                    vectors[:, j] = column.to_numpy(zero_copy_only=False)
+            start += m
+            yield RawBatch(self._keys(batch, where), vectors, where)
 
 
 class ParquetWriter(BaseWriter):

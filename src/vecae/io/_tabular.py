@@ -1,10 +1,11 @@
-"""CSV/TSV embeddings, and tables of categorical columns or user-item interactions.
+"""CSV/TSV embeddings (tables of categorical columns and interactions are in ``_tables``).
 
-CSV/TSV embeddings convention (what :func:`write_embeddings` writes, so round trips are
-exact): a header row ``key,d0,d1,...`` (``d0,d1,...`` without keys), then one row per vector
-with values in their shortest float32-exact text. When reading foreign files:
+Convention (what :func:`write_embeddings` writes, so round trips are exact): a header row
+``key,d0,d1,...`` (``d0,d1,...`` without keys), then one row per vector with values in their
+shortest float32-exact text. When reading foreign files:
 
-* the first row is a header if any field after the first is not a number;
+* the first row is a header if any field after the first is not a number, or if they are
+  the column numbers pandas writes (``0,1,2,...`` after an index or key column's name);
 * the first column holds keys if the header names it something other than a dimension
   (``d0``, ``x12``, ``7``: letters then digits) or if its first value is not a number.
   Without a header, numeric first values are read as vector components.
@@ -14,36 +15,20 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-import os
 import re
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch, count_lines, parse_rows
-from vecae.io._errors import input_error, short
-from vecae.io._formats import check_input_path
-from vecae.io._parquet import _arrow, open_parquet
+from vecae.io._errors import input_error
 
-__all__ = [
-    "CategoricalTable",
-    "CsvReader",
-    "CsvWriter",
-    "Interactions",
-    "read_categorical_table",
-    "read_interactions",
-]
+__all__ = ["DELIMITERS", "CsvReader", "CsvWriter", "csv_rows", "is_number"]
 
 _DIM_NAME = re.compile(r"^[A-Za-z_]*\d+$")
-_DELIMITERS = {"csv": ",", "tsv": "\t"}
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -51,12 +36,35 @@ def _is_number(text: str) -> bool:
     return True
 
 
+_COLUMN_NUMBER = re.compile(r"^\d+$")
+
+
+def _numbered_columns(fields: list[str]) -> bool:
+    """Whether a row of numbers is really a header of column numbers, as pandas writes.
+
+    ``DataFrame.to_csv`` names the columns of an unnamed frame ``0,1,2,...`` (after an
+    empty index column, or a key column's name): integer literals counting up by one from
+    0 or 1. Real vectors are not written like that.
+    """
+    tail = [f.strip() for f in fields[1:]]
+    if len(tail) < 2 or not all(_COLUMN_NUMBER.match(f) for f in tail):
+        return False
+    numbers = [int(f) for f in tail]
+    if numbers[0] not in (0, 1) or numbers != list(range(numbers[0], numbers[0] + len(tail))):
+        return False
+    head = fields[0].strip()
+    # The first field is a key column's name (or empty), or the number before the others.
+    return not _COLUMN_NUMBER.match(head) or int(head) == numbers[0] - 1
+
+
 def _open_text(path: Path) -> io.TextIOWrapper:
     # newline="" lets the csv module handle quoted line breaks itself.
     return path.open("r", encoding="utf-8", newline="")
 
 
-def _rows(path: Path, source: str, delimiter: str) -> Generator[tuple[int, list[str]], None, None]:
+def csv_rows(
+    path: Path, source: str, delimiter: str
+) -> Generator[tuple[int, list[str]], None, None]:
     """Yield (line number, fields) for non-blank rows, with UTF-8 errors named by line."""
     with _open_text(path) as f:
         reader = csv.reader(f, delimiter=delimiter)
@@ -85,20 +93,20 @@ class CsvReader(BaseReader):
     def __init__(self, path: Path, source: str, fmt: str) -> None:
         super().__init__(path, source)
         self.format = fmt
-        self.delimiter = _DELIMITERS[fmt]
+        self.delimiter = DELIMITERS[fmt]
         if path.stat().st_size == 0:
             raise input_error(source, None, "file is empty")
-        rows = _rows(path, source, self.delimiter)
+        rows = csv_rows(path, source, self.delimiter)
         first = next(rows, None)
         if first is None:
             raise input_error(source, None, "file has no rows (only blank lines)")
         line, fields = first
-        self.header = any(not _is_number(f) for f in fields[1:])
+        self.header = any(not is_number(f) for f in fields[1:]) or _numbered_columns(fields)
         data = next(rows, None) if self.header else first
         if data is None:
             raise input_error(source, None, "file has a header but no vectors")
         rows.close()
-        first_value_text = not _is_number(data[1][0])
+        first_value_text = not is_number(data[1][0])
         self.has_keys = first_value_text or (
             self.header and _DIM_NAME.match(fields[0].strip()) is None
         )
@@ -117,7 +125,7 @@ class CsvReader(BaseReader):
         keys: list[str] = []
         values: list[list[str]] = []
         where: list[int] = []
-        rows = _rows(self.path, source, self.delimiter)
+        rows = csv_rows(self.path, source, self.delimiter)
         if self.header:
             next(rows)
         for line, fields in rows:
@@ -150,7 +158,7 @@ class CsvWriter(BaseWriter):
     def __init__(self, temp: Path, source: str, dim: int, has_keys: bool, fmt: str) -> None:
         super().__init__(temp, source, dim, has_keys)
         self._file = temp.open("w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._file, delimiter=_DELIMITERS[fmt], lineterminator="\n")
+        self._writer = csv.writer(self._file, delimiter=DELIMITERS[fmt], lineterminator="\n")
         header = [f"d{i}" for i in range(dim)]
         self._writer.writerow(["key", *header] if has_keys else header)
 
@@ -168,240 +176,3 @@ class CsvWriter(BaseWriter):
 
     def close(self) -> None:
         self._file.close()
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass
-class CategoricalTable:
-    """Categorical columns of a table, as strings; one-hot encoding is the model's job.
-
-    Attributes
-    ----------
-    keys
-        The row keys from ``key_column``, or ``None`` when no key column was named.
-    columns
-        Column name -> 1-D array of ``str`` values, all of the same length. Missing values
-        (empty CSV fields, Parquet nulls) are the empty string ``""``.
-    source
-        The file the table came from.
-    """
-
-    keys: list[str] | None
-    columns: dict[str, np.ndarray[Any, np.dtype[np.str_]]]
-    source: str
-
-    def __len__(self) -> int:
-        return len(next(iter(self.columns.values()))) if self.columns else 0
-
-
-@dataclass
-class Interactions:
-    """User-item interactions: parallel arrays, one entry per input row.
-
-    Attributes
-    ----------
-    users, items
-        1-D arrays of ``str`` identifiers.
-    weights
-        1-D float32 array; ones when the file has no weight column.
-    source
-        The file the interactions came from.
-    """
-
-    users: np.ndarray[Any, np.dtype[np.str_]]
-    items: np.ndarray[Any, np.dtype[np.str_]]
-    weights: FloatArray
-    source: str
-
-    def __len__(self) -> int:
-        return len(self.users)
-
-
-def _table_kind(path: Path, source: str) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return "parquet"
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".tsv", ".tab"):
-        return "tsv"
-    raise input_error(
-        source, None, f"expected a .csv, .tsv/.tab or .parquet/.pq table, got {suffix or 'none'!r}"
-    )
-
-
-def _read_table(
-    path: str | os.PathLike[str], wanted: Sequence[str] | None
-) -> tuple[str, list[str], dict[str, list[Any]], str]:
-    """Read named columns (all when ``wanted`` is None) of a CSV/TSV/Parquet table.
-
-    Returns (source, column names in the file, column -> list of values, unit of row numbers).
-    Values are str for CSV, Python objects (None for null) for Parquet.
-    """
-    source = str(path)
-    p = check_input_path(path)
-    kind = _table_kind(p, source)
-    if kind == "parquet":
-        pa, _, _ = _arrow()
-        pf = open_parquet(p, source)
-        names = list(pf.schema_arrow.names)
-        for name in wanted or ():
-            if name not in names:
-                raise input_error(source, None, f"no column {name!r}; columns are {names}")
-        try:
-            table = pf.read(columns=list(wanted) if wanted is not None else None)
-        except pa.ArrowException as exc:
-            raise input_error(source, None, f"cannot read the table ({exc})") from exc
-        if table.num_rows == 0:
-            raise input_error(source, None, "table has no rows")
-        return source, names, {n: table.column(n).to_pylist() for n in table.column_names}, "row"
-    if p.stat().st_size == 0:
-        raise input_error(source, None, "file is empty")
-    rows = _rows(p, source, _DELIMITERS[kind])
-    first = next(rows, None)
-    if first is None:
-        raise input_error(source, None, "file has no rows (only blank lines)")
-    header_line, names = first
-    names = [n.strip() for n in names]
-    for name in wanted or ():
-        if name not in names:
-            raise input_error(
-                source, f"line {header_line}", f"no column {name!r} in the header {names}"
-            )
-    selected = list(wanted) if wanted is not None else names
-    index = [names.index(n) for n in selected]
-    columns: dict[str, list[Any]] = {n: [] for n in selected}
-    lines: list[int] = []
-    for line, fields in rows:
-        if len(fields) != len(names):
-            raise input_error(
-                source,
-                f"line {line}",
-                f"expected {len(names)} fields (as in the header), found {len(fields)}",
-            )
-        for name, i in zip(selected, index, strict=True):
-            columns[name].append(fields[i])
-        lines.append(line)
-    if not lines:
-        raise input_error(source, None, "table has a header but no rows")
-    columns["\0lines"] = lines  # line numbers for messages; removed by the callers
-    return source, names, columns, "line"
-
-
-def _where(columns: dict[str, list[Any]], unit: str, i: int) -> str:
-    lines = columns.get("\0lines")
-    return f"{unit} {lines[i] if lines is not None else i + 1}"
-
-
-def _as_str(value: Any) -> str:
-    return "" if value is None else value if isinstance(value, str) else str(value)
-
-
-def read_categorical_table(
-    path: str | os.PathLike[str],
-    columns: Sequence[str] | None = None,
-    key_column: str | None = None,
-) -> CategoricalTable:
-    """Read categorical columns of a CSV/TSV (with a header row) or Parquet table.
-
-    Parameters
-    ----------
-    path
-        ``.csv``, ``.tsv``/``.tab`` or ``.parquet``/``.pq``.
-    columns
-        The categorical columns, in order; default: every column except ``key_column``.
-    key_column
-        A column of row keys (returned as ``keys``, not as a feature).
-
-    Returns
-    -------
-    CategoricalTable
-        Values as ``str`` arrays; numbers are converted with ``str()``; missing values are
-        ``""``.
-
-    Raises
-    ------
-    InputError
-        Missing file, unknown column, ragged CSV row, empty table, or missing key.
-    """
-    wanted = None if columns is None else list(columns)
-    if wanted is not None and key_column is not None and key_column not in wanted:
-        wanted = [*wanted, key_column]
-    source, names, data, unit = _read_table(path, wanted)
-    feature_names = list(columns) if columns is not None else [n for n in names if n != key_column]
-    if not feature_names:
-        raise input_error(source, None, "no categorical columns to read")
-    keys: list[str] | None = None
-    if key_column is not None:
-        if key_column not in data:
-            raise input_error(source, None, f"no key column {key_column!r}; columns are {names}")
-        keys = []
-        for i, key in enumerate(data[key_column]):
-            if key is None or key == "":
-                raise input_error(source, _where(data, unit, i), f"missing key in {key_column!r}")
-            keys.append(_as_str(key))
-    out = {name: np.array([_as_str(v) for v in data[name]], dtype=str) for name in feature_names}
-    return CategoricalTable(keys=keys, columns=out, source=source)
-
-
-def read_interactions(
-    path: str | os.PathLike[str],
-    user_col: str = "user",
-    item_col: str = "item",
-    weight_col: str | None = None,
-) -> Interactions:
-    """Read user-item interactions from a CSV/TSV (with a header row) or Parquet table.
-
-    Parameters
-    ----------
-    path
-        ``.csv``, ``.tsv``/``.tab`` or ``.parquet``/``.pq``.
-    user_col, item_col
-        Columns holding user and item identifiers (read as strings).
-    weight_col
-        Optional column of finite numeric weights; without it every weight is 1.
-
-    Returns
-    -------
-    Interactions
-
-    Raises
-    ------
-    InputError
-        Missing file or column, ragged row, missing id, non-numeric or non-finite weight.
-    """
-    wanted = [user_col, item_col] + ([weight_col] if weight_col is not None else [])
-    source, _, data, unit = _read_table(path, wanted)
-    ids: dict[str, list[str]] = {}
-    for column in (user_col, item_col):
-        values = []
-        for i, value in enumerate(data[column]):
-            if value is None or value == "":
-                raise input_error(source, _where(data, unit, i), f"missing value in {column!r}")
-            values.append(_as_str(value))
-        ids[column] = values
-    n = len(ids[user_col])
-    if weight_col is None:
-        weights = np.ones(n, dtype=np.float32)
-    else:
-        weights = np.empty(n, dtype=np.float32)
-        for i, value in enumerate(data[weight_col]):
-            try:
-                weight = float(value)
-            except (TypeError, ValueError):
-                raise input_error(
-                    source, _where(data, unit, i), f"non-numeric weight {short(value)}"
-                ) from None
-            if not math.isfinite(weight) or abs(weight) > _FLOAT32_MAX:
-                raise input_error(
-                    source, _where(data, unit, i), f"non-finite weight {short(value)}"
-                )
-            weights[i] = weight
-    return Interactions(
-        users=np.array(ids[user_col], dtype=str),
-        items=np.array(ids[item_col], dtype=str),
-        weights=weights,
-        source=source,
-    )
