@@ -433,7 +433,13 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         Returns
         -------
         Z : ndarray of shape (n_samples, latent_dim), float32
+            A pandas or polars DataFrame instead after ``set_output(transform=...)``.
         """
+        return self._encode_rows(X)
+
+    def _encode_rows(self, X: Any) -> np.ndarray:
+        # transform() itself is wrapped by scikit-learn's set_output machinery; subclasses
+        # that post-process the codes call this instead, so they always get an array.
         check_is_fitted(self)
         source = self._prepare(X)
         Z = self._map(source, self.module_.encode)
@@ -485,6 +491,66 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
         check_is_fitted(self)
         return save_model(self, Path(directory), overwrite=overwrite)
+
+    # -- scikit-learn interop -----------------------------------------------------------------
+
+    def score(self, X: Any, y: object = None) -> float:
+        """Mean of :meth:`score_samples`: higher is better, as scikit-learn's searches expect.
+
+        For the dense and categorical autoencoders this is the mean negative reconstruction
+        error; for the variational autoencoder it is the mean evidence lower bound (ELBO, KL
+        weight 1). ``GridSearchCV`` and ``cross_val_score`` use it when no ``scoring`` is given.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.model_selection import GridSearchCV
+        >>> from vecae import Autoencoder
+        >>> X = np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32)
+        >>> search = GridSearchCV(
+        ...     Autoencoder(hidden=(), epochs=3, random_state=0), {"latent_dim": [2, 6]}, cv=2
+        ... ).fit(X)
+        >>> search.best_params_["latent_dim"] in (2, 6)
+        True
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the encoding's columns: the class name in lower case and an index.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Only checked against the names seen in ``fit`` (the encodings' names do not
+            depend on them).
+
+        Returns
+        -------
+        ndarray of str objects, shape (latent_dim,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vecae import Autoencoder
+        >>> X = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+        >>> Autoencoder(latent_dim=3, epochs=1).fit(X).get_feature_names_out().tolist()
+        ['autoencoder0', 'autoencoder1', 'autoencoder2']
+        """
+        from sklearn.utils.validation import _check_feature_names_in
+
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(int(self.latent_dim))], dtype=object)
 
     # -- scikit-learn plumbing ----------------------------------------------------------------
 

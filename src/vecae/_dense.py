@@ -36,6 +36,13 @@ PCA_ROWS = 50_000  # rows the PCA initialisation of the skip path is computed fr
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
 
 
+def _output_container(estimator: Any) -> str:
+    """What ``set_output`` (or ``sklearn.set_config``) asks ``transform`` to return."""
+    from sklearn.utils._set_output import _get_output_config
+
+    return str(_get_output_config("transform", estimator)["dense"])
+
+
 def nested_sizes(latent_dim: int, nested_dims: Any) -> tuple[int, ...]:
     """The code sizes a model is trained for: ``nested_dims`` plus ``latent_dim``, descending.
 
@@ -241,9 +248,14 @@ class _DenseBase(BaseAutoencoder):
             When ``dim`` is not an integer in ``[1, latent_dim]``.
         """
         width = self._code_width(dim)
-        Z = super().transform(X)
+        Z = self._encode_rows(X)
         if dim is None:
             return Z
+        if dim != self.latent_dim and _output_container(self) != "default":
+            raise InputError(
+                "transform(dim=...) returns an array; set_output(transform=...) applies to the "
+                f"whole {self.latent_dim}-d code only (use encode(X, dim=...))"
+            )
         return np.ascontiguousarray(self._normalised(Z[:, :width]), dtype=np.float32)
 
     def encode(self, X: Any, *, dim: int | None = None, precision: str = "float32") -> np.ndarray:
