@@ -25,13 +25,17 @@ def split(glove_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return glove_vectors[:2500], glove_vectors[2500:3500]
 
 
+@pytest.fixture(scope="module")
+def model(split: tuple[np.ndarray, np.ndarray]) -> VariationalAutoencoder:
+    return VariationalAutoencoder(
+        latent_dim=16, objective="similarity", epochs=1, batch_size=256, random_state=0
+    ).fit(split[0])
+
+
 def test_every_baseline_is_fitted_on_training_rows_only(
-    split: tuple[np.ndarray, np.ndarray],
+    split: tuple[np.ndarray, np.ndarray], model: VariationalAutoencoder
 ) -> None:
     train, held_out = split
-    model = VariationalAutoencoder(
-        latent_dim=16, objective="similarity", epochs=1, batch_size=256, random_state=0
-    ).fit(train)
     _, codecs = compare_codes(model, train, held_out, n_queries=50)
     fitted = [c for c in codecs if c.n_fit_rows]
     assert len(fitted) >= 5  # int8, ITQ, PCA, PQ, OPQ at least
@@ -79,3 +83,16 @@ def test_pareto_front_keeps_only_undominated_rows() -> None:
         QualityRow("d", 32, {"q": 0.7}),  # same quality, more bytes: dominated
     ]
     assert [r.method for r in pareto_front(rows, "q")] == ["a", "c"]
+
+
+def test_codes_task_reports_every_code_and_the_pareto_front(
+    split: tuple[np.ndarray, np.ndarray], model: VariationalAutoencoder
+) -> None:
+    from vecae.evaluate import evaluate
+
+    report = evaluate(model, split[0], split[1], tasks=["codes"], n_queries=100)
+    methods = [row["method"] for row in report.tables["codes"]]
+    assert {"vecae-16d-binary", "vecae-16d-int8", "vecae-16d-float32", "sign"} <= set(methods)
+    front = report.tables["codes_pareto"]
+    assert front and all(row in report.tables["codes"] for row in front)
+    assert [r["bytes_per_vector"] for r in front] == sorted(r["bytes_per_vector"] for r in front)

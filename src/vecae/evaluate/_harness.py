@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 
 from vecae._exceptions import InputError
 from vecae.evaluate._baselines import REDUCERS, Identity
+from vecae.evaluate._codes_task import CODES
 from vecae.evaluate._metrics import Metric, as_matrix
 from vecae.evaluate._report import EvaluationReport
 from vecae.evaluate._task import MODEL, ORIGINAL, LabelsArg, Method, PairsArg, Task, TaskContext
@@ -28,7 +29,8 @@ __all__ = ["TASKS", "TASK_REGISTRY", "Encoder", "evaluate"]
 # The tasks, in the order they run and appear in reports. A new task: one module that
 # defines a ``Task``, and one line here.
 TASK_REGISTRY: dict[str, Task] = {
-    task.name: task for task in (INTRINSIC, WORDSIM, PAIRS, CLASSIFICATION, ANOMALY, NOISE)
+    task.name: task
+    for task in (INTRINSIC, WORDSIM, PAIRS, CLASSIFICATION, ANOMALY, NOISE, CODES)
 }
 
 TASKS: tuple[str, ...] = tuple(TASK_REGISTRY)
