@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 __all__ = ["SCALE_MODES", "DenseScaler"]
 
@@ -71,13 +70,6 @@ class DenseScaler:
         out -= self.mean
         out /= self.std
         return out
-
-    def apply_torch(self, x: torch.Tensor) -> torch.Tensor:
-        if self.normalize:
-            x = torch.nn.functional.normalize(x, dim=1)
-        mean = torch.from_numpy(self.mean).to(x.device)
-        std = torch.from_numpy(self.std).to(x.device)
-        return (x - mean) / std
 
     def invert(self, X: np.ndarray) -> np.ndarray:
         """Back to the input space (up to the row norms, which L2 normalisation discarded)."""

@@ -9,13 +9,13 @@ The flagging threshold is chosen in this order: an explicit ``threshold``; else 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AnomalyReport", "resolve_threshold", "score_anomalies", "score_anomaly_batches"]
+__all__ = ["AnomalyReport", "resolve_threshold", "score_anomalies"]
 
 
 @dataclass
@@ -82,16 +82,3 @@ def score_anomalies(
         flags=scores > limit,
         threshold=limit,
     )
-
-
-def score_anomaly_batches(
-    model: Any,
-    batches: Iterable[tuple[Sequence[str] | None, Any]],
-    *,
-    threshold: float | None = None,
-    contamination: float | None = None,
-) -> Iterable[AnomalyReport]:
-    """Streaming form of :func:`score_anomalies` over ``(keys, vectors)`` batches."""
-    limit = resolve_threshold(model, threshold=threshold, contamination=contamination)
-    for keys, vectors in batches:
-        yield score_anomalies(model, vectors, keys, threshold=limit)

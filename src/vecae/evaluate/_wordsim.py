@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -368,14 +368,3 @@ def evaluate_pairs(
     arr = _check_keys(keys, vectors)
     ps = pairs if isinstance(pairs, PairSet) else load_key_pairs(pairs)
     return _score(_Lookup(keys, lowercase=False), arr, ps)
-
-
-def keyed_rows(keys: Sequence[str], mapping: Mapping[str, Any]) -> tuple[list[int], list[Any]]:
-    """Rows whose key is in ``mapping``, and the mapped values (internal helper)."""
-    rows: list[int] = []
-    values: list[Any] = []
-    for i, key in enumerate(keys):
-        if key in mapping:
-            rows.append(i)
-            values.append(mapping[key])
-    return rows, values
