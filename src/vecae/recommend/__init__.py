@@ -1,9 +1,12 @@
 """Implicit-feedback recommendation with an autoencoder over user histories.
 
-The model is :class:`Recommender`: a Mult-DAE (Liang et al. 2018, "Variational Autoencoders
-for Collaborative Filtering") built on :class:`vecae.CategoricalAutoencoder` with a multinomial
-likelihood, which recommends unseen items for known users and for new users given by their
-items. :func:`compare_recommenders` measures it against the baselines below. Around it:
+The model is :class:`Recommender`, in two families: ``"ease"`` (the default), the closed-form
+linear autoencoder with a zero diagonal of Steck (2019, "Embarrassingly Shallow Autoencoders
+for Sparse Data"; :class:`EASERecommender`), and ``"mult-dae"``, a Mult-DAE (Liang et al. 2018,
+"Variational Autoencoders for Collaborative Filtering") built on
+:class:`vecae.CategoricalAutoencoder` with a multinomial likelihood. Either recommends unseen
+items for known users and for new users given by their items. :func:`compare_recommenders`
+measures both against the baselines below. Around them:
 
 * :class:`InteractionMatrix` — a users x items CSR matrix with the user and item keys;
 * :func:`split_users` — the strong-generalisation split of Liang et al.: whole users are held
@@ -28,12 +31,23 @@ from __future__ import annotations
 
 from vecae.recommend._baselines import ItemKNNRecommender, PopularityRecommender
 from vecae.recommend._data import InteractionMatrix, Split, split_users
+from vecae.recommend._ease import EASE_L2_GRID, EASERecommender
 from vecae.recommend._metrics import ndcg_at_k, recall_at_k, top_k_unseen
-from vecae.recommend._model import MULT_DAE_DEFAULTS, Recommender, compare_recommenders
+from vecae.recommend._model import (
+    DEFAULT_FAMILY,
+    FAMILIES,
+    MULT_DAE_DEFAULTS,
+    Recommender,
+    compare_recommenders,
+)
 from vecae.recommend._protocol import ScoreFn, evaluate_recommender
 
 __all__ = [
+    "DEFAULT_FAMILY",
+    "EASE_L2_GRID",
+    "FAMILIES",
     "MULT_DAE_DEFAULTS",
+    "EASERecommender",
     "InteractionMatrix",
     "ItemKNNRecommender",
     "PopularityRecommender",

@@ -1,4 +1,4 @@
-"""The Mult-DAE-style autoencoder recommender, its save/load, and its comparison with baselines."""
+"""The recommender (EASE or Mult-DAE), its save/load, and its comparison with baselines."""
 
 from __future__ import annotations
 
@@ -14,10 +14,18 @@ import scipy.sparse as sp
 from vecae._exceptions import InputError
 from vecae.recommend._baselines import ItemKNNRecommender, PopularityRecommender
 from vecae.recommend._data import InteractionMatrix, split_users
+from vecae.recommend._ease import EASERecommender
 from vecae.recommend._metrics import top_k_unseen
 from vecae.recommend._protocol import ScoreFn, evaluate_recommender
 
-__all__ = ["MULT_DAE_DEFAULTS", "Recommender", "compare_recommenders"]
+__all__ = ["DEFAULT_FAMILY", "FAMILIES", "MULT_DAE_DEFAULTS", "Recommender", "compare_recommenders"]
+
+FAMILIES: Final = ("ease", "mult-dae")
+"""The recommender families: closed-form EASE, and the Mult-DAE autoencoder."""
+
+# EASE beat Mult-DAE on every one of 10 MovieLens-100k user splits and on the AG News stand-in
+# (docs/benchmarks.md, section 4), so it is the default.
+DEFAULT_FAMILY: Final = "ease"
 
 
 # Mult-DAE (Liang et al. 2018) settings, scaled for CPUs: one tanh hidden layer, a multinomial
@@ -38,39 +46,78 @@ _FORMAT_VERSION: Final = 2  # 2: the common artefact manifest, checksummed inter
 _IDS_FILE: Final = "ids.json"
 _HISTORY_FILE: Final = "interactions.safetensors"
 _MODEL_DIR: Final = "model"
+_EASE_FILE: Final = "ease.safetensors"
 
 
 @dataclass(eq=False)
 class Recommender:
-    """A Mult-DAE-style autoencoder over user histories, with the histories it was fitted on.
+    """An autoencoder over user histories, with the histories it was fitted on.
 
-    It scores every item for a user from the items they interacted with, and recommends the
-    best-scored items they have not seen. New users are handled the same way from a list of
-    items (fold-in): nothing is retrained.
+    Two families: ``"ease"`` (the default), the closed-form linear autoencoder of Steck (2019)
+    (:class:`EASERecommender`), and ``"mult-dae"``, a Mult-DAE-style
+    :class:`vecae.CategoricalAutoencoder` (Liang et al. 2018). Either scores every item for a
+    user from the items they interacted with, and recommends the best-scored items they have
+    not seen. New users are handled the same way from a list of items (fold-in): nothing is
+    retrained.
 
     Attributes
     ----------
-    model : vecae.CategoricalAutoencoder
+    model : EASERecommender or vecae.CategoricalAutoencoder
         Fitted on the multi-hot rows of ``interactions``.
     interactions : InteractionMatrix
         Known histories; ``recommend_user`` excludes what a user has already seen.
+    family : {"ease", "mult-dae"}
+        Which kind ``model`` is.
     """
 
-    model: object  # a fitted vecae.CategoricalAutoencoder (typed loosely: no import cycle)
+    model: object  # EASERecommender or a fitted vecae.CategoricalAutoencoder (no import cycle)
     interactions: InteractionMatrix
+    family: str = "mult-dae"
 
     @classmethod
-    def fit(cls, interactions: InteractionMatrix, **params: object) -> Recommender:
-        """Train on every user's history; ``params`` override :data:`MULT_DAE_DEFAULTS`."""
-        from vecae import CategoricalAutoencoder
+    def fit(
+        cls, interactions: InteractionMatrix, model: str = DEFAULT_FAMILY, **params: object
+    ) -> Recommender:
+        """Train on every user's history.
 
-        model = CategoricalAutoencoder(**{**MULT_DAE_DEFAULTS, **params})  # type: ignore[arg-type]
-        model.fit(interactions.matrix)
-        return cls(model=model, interactions=interactions)
+        Parameters
+        ----------
+        interactions : InteractionMatrix
+        model : {"ease", "mult-dae"}, default="ease"
+            The family (see the class docstring).
+        **params
+            For ``"ease"``: the arguments of :class:`EASERecommender` (``l2``, ``max_items``,
+            ``random_state``, ...). For ``"mult-dae"``: :class:`vecae.CategoricalAutoencoder`
+            arguments, overriding :data:`MULT_DAE_DEFAULTS`.
+
+        Returns
+        -------
+        Recommender
+
+        Raises
+        ------
+        InputError
+            An unknown family, or parameters it does not take.
+        """
+        if model == "ease":
+            try:
+                ease = EASERecommender(**params)  # type: ignore[arg-type]
+            except TypeError as exc:
+                raise InputError(f"model='ease': {exc}") from None
+            return cls(model=ease.fit(interactions), interactions=interactions, family="ease")
+        if model == "mult-dae":
+            from vecae import CategoricalAutoencoder
+
+            dae = CategoricalAutoencoder(**{**MULT_DAE_DEFAULTS, **params})  # type: ignore[arg-type]
+            dae.fit(interactions.matrix)
+            return cls(model=dae, interactions=interactions, family="mult-dae")
+        raise InputError(f"model: expected one of {', '.join(FAMILIES)}, got {model!r}")
 
     def score(self, histories: sp.csr_matrix) -> npt.NDArray[np.float32]:
-        """Scores (decoder logits) of every item for each history row: a :data:`ScoreFn`."""
+        """Scores of every item for each history row (higher is better): a :data:`ScoreFn`."""
         model = self.model
+        if isinstance(model, EASERecommender):
+            return model.score(histories)
         return model.decision_scores(model.transform(histories))  # type: ignore[attr-defined, no-any-return]
 
     def _top(self, history: sp.csr_matrix, k: int) -> list[tuple[str, float]]:
@@ -108,7 +155,16 @@ class Recommender:
 
         kind = _artefact.RECOMMENDER
         with _artefact.write_directory(directory, kind, overwrite=overwrite) as staging:
-            self.model.save(staging / _MODEL_DIR)  # type: ignore[attr-defined]
+            files = [_HISTORY_FILE, _IDS_FILE]
+            extra: dict[str, object] = {}
+            if isinstance(self.model, EASERecommender):
+                assert self.model.weights_ is not None
+                weights = {"weights": self.model.weights_}
+                safetensors.numpy.save_file(weights, str(staging / _EASE_FILE))
+                files.append(_EASE_FILE)
+                extra = {"l2": self.model.l2_}
+            else:
+                self.model.save(staging / _MODEL_DIR)  # type: ignore[attr-defined]
             matrix = self.interactions.matrix.tocsr()
             matrix.sort_indices()
             safetensors.numpy.save_file(
@@ -124,11 +180,12 @@ class Recommender:
             manifest = {
                 "format": kind,
                 "format_version": _FORMAT_VERSION,
-                "family": "mult-dae",
+                "family": self.family,
                 "n_users": self.interactions.n_users,
                 "n_items": self.interactions.n_items,
+                **extra,
             }
-            _artefact.write_manifest(staging, manifest, files=(_HISTORY_FILE, _IDS_FILE))
+            _artefact.write_manifest(staging, manifest, files=files)
         return Path(directory).expanduser().absolute()
 
     @classmethod
@@ -175,13 +232,43 @@ class Recommender:
             raise ModelFileError(f"{history_path}: invalid interactions ({exc})") from exc
         except Exception as exc:  # safetensors' own parse errors
             raise ModelFileError(f"{history_path}: unreadable interactions ({exc})") from exc
+        interactions = InteractionMatrix(matrix, users, items)
+        family = manifest.get("family", "mult-dae")
+        if family == "ease":
+            ease = _load_ease(_artefact.checked_file(root, _EASE_FILE, manifest), manifest, items)
+            return cls(model=ease, interactions=interactions, family="ease")
+        if family != "mult-dae":
+            raise ModelFileError(f"{root}: unknown recommender family {family!r}")
         model = vecae.load(root / _MODEL_DIR)
         if getattr(model, "one_hot_width_", None) != len(items):
             raise ModelFileError(
                 f"{root / _MODEL_DIR}: the model scores {getattr(model, 'one_hot_width_', '?')} "
                 f"items, but {ids_path.name} lists {len(items)}"
             )
-        return cls(model=model, interactions=InteractionMatrix(matrix, users, items))
+        return cls(model=model, interactions=interactions, family="mult-dae")
+
+
+def _load_ease(path: Path, manifest: dict[str, Any], items: list[str]) -> EASERecommender:
+    """The EASE weights of a recommender directory, checked against its item count."""
+    import safetensors.numpy
+
+    from vecae._exceptions import ModelFileError
+
+    try:
+        arrays = safetensors.numpy.load_file(str(path))
+        weights = arrays["weights"]
+        l2 = float(manifest["l2"])
+    except Exception as exc:  # safetensors' own parse errors, a missing key or a bad l2
+        raise ModelFileError(f"{path}: unreadable EASE weights ({exc})") from exc
+    n_items = len(items)
+    if weights.shape != (n_items, n_items) or weights.dtype != np.float32:
+        raise ModelFileError(
+            f"{path}: weights of shape {weights.shape} ({weights.dtype}); expected "
+            f"({n_items}, {n_items}) float32 for the {n_items} items"
+        )
+    ease = EASERecommender(l2=l2, max_items=max(n_items, 1))
+    ease.weights_, ease.l2_, ease._n_items = weights, l2, n_items
+    return ease
 
 
 def _checked_interactions(
@@ -225,11 +312,11 @@ def compare_recommenders(
     random_state: int = 0,
     **fit_params: object,
 ) -> list[dict[str, float | str]]:
-    """Recall@20 and NDCG@100 of the autoencoder against most-popular and item-kNN.
+    """Recall@20 and NDCG@100 of both recommender families against most-popular and item-kNN.
 
     Users are held out as in Liang et al. (2018) (default: 10% of users, at least 1); every
     method is fitted on the training users only and scores held-out users from their fold-in
-    items.
+    items. ``fit_params`` go to the Mult-DAE; EASE chooses its own ``l2`` on the training users.
     """
     n_heldout = n_heldout_users or max(1, interactions.n_users // 10)
     split = split_users(
@@ -243,7 +330,8 @@ def compare_recommenders(
     )
     fit_params.setdefault("random_state", random_state)
     methods: list[tuple[str, ScoreFn]] = [
-        ("vecae (Mult-DAE)", Recommender.fit(train, **fit_params).score),
+        ("vecae EASE", Recommender.fit(train, "ease", random_state=random_state).score),
+        ("vecae Mult-DAE", Recommender.fit(train, "mult-dae", **fit_params).score),
         ("most popular", PopularityRecommender().fit(split.train).score),
         ("item-kNN", ItemKNNRecommender().fit(split.train).score),
     ]

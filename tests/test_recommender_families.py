@@ -1,0 +1,103 @@
+"""EASE and the recommender families, on a hand-computed case and real item bags (SST-2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from vecae import InputError
+from vecae.recommend import (
+    FAMILIES,
+    EASERecommender,
+    InteractionMatrix,
+    Recommender,
+    evaluate_recommender,
+    split_users,
+)
+
+FAST_PARAMS = {
+    "ease": {"random_state": 0},
+    "mult-dae": {"latent_dim": 16, "hidden": (64,), "epochs": 5, "random_state": 0},
+}
+
+
+@pytest.fixture(scope="module")
+def interactions(sst2_bags):
+    rows, cols = sst2_bags.nonzero()
+    return InteractionMatrix.from_pairs([f"s{r}" for r in rows], [f"w{c}" for c in cols])
+
+
+def test_ease_matches_the_hand_computed_four_item_case():
+    # Items 0 and 1 always co-occur (users 1, 2); item 2 is in users 3 and 4, item 3 in user 3.
+    # With l2 = 1 the Gram matrix plus I is block diagonal: [[3, 2], [2, 3]] and [[3, 1], [1, 2]],
+    # whose inverses are [[3, -2], [-2, 3]] / 5 and [[2, -1], [-1, 3]] / 5. B_ij = -P_ij / P_jj.
+    X = sp.csr_matrix([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 0]], dtype=np.float32)
+    expected = np.array(
+        [[0, 2 / 3, 0, 0], [2 / 3, 0, 0, 0], [0, 0, 0, 1 / 3], [0, 0, 1 / 2, 0]], dtype=np.float32
+    )
+    np.testing.assert_allclose(EASERecommender(l2=1.0).fit(X).weights_, expected, atol=1e-6)
+
+
+def test_ease_auto_picks_the_best_validation_candidate(sst2_bags):
+    ease = EASERecommender(l2_grid=(1.0, 30.0, 1000.0)).fit(sst2_bags)
+    assert set(ease.validation_) == {1.0, 30.0, 1000.0}
+    assert ease.validation_[ease.l2_] == max(ease.validation_.values())
+
+
+def test_ease_beats_popularity_on_held_out_users(interactions):
+    from vecae.recommend import PopularityRecommender
+
+    split = split_users(interactions, n_heldout_users=100, random_state=0)
+    ease = evaluate_recommender(EASERecommender().fit(split.train).score, split)
+    popular = evaluate_recommender(PopularityRecommender().fit(split.train).score, split)
+    assert ease["ndcg@100"] > popular["ndcg@100"]
+
+
+def test_ease_refuses_a_catalogue_above_max_items(sst2_bags):
+    with pytest.raises(InputError, match=r"300 items exceed max_items=100"):
+        EASERecommender(l2=10.0, max_items=100).fit(sst2_bags)
+
+
+def test_ease_auto_needs_enough_users():
+    X = sp.csr_matrix(np.eye(5, dtype=np.float32))
+    with pytest.raises(InputError, match="pass l2 explicitly"):
+        EASERecommender().fit(X)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_recommend_never_returns_a_seen_item(interactions, family):
+    recommender = Recommender.fit(interactions, family, **FAST_PARAMS[family])
+    for user in interactions.users[:50]:
+        row = interactions.matrix[interactions.users.index(user)]
+        seen = {interactions.items[j] for j in row.indices}
+        assert not seen & {item for item, _ in recommender.recommend_user(user, k=20)}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_new_user_history_is_never_recommended_back(interactions, family):
+    recommender = Recommender.fit(interactions, family, **FAST_PARAMS[family])
+    history = interactions.items[:5]
+    assert not set(history) & {i for i, _ in recommender.recommend_history(history, k=20)}
+
+
+def test_ease_is_the_default_family(interactions):
+    assert Recommender.fit(interactions, random_state=0).family == "ease"
+
+
+def test_ease_save_load_round_trip(interactions, tmp_path):
+    recommender = Recommender.fit(interactions, "ease", l2=50.0)
+    loaded = Recommender.load(recommender.save(tmp_path / "ease"))
+    user = interactions.users[7]
+    assert loaded.family == "ease"
+    assert loaded.recommend_user(user, k=10) == recommender.recommend_user(user, k=10)
+
+
+def test_unknown_family_is_a_clear_error(interactions):
+    with pytest.raises(InputError, match="expected one of ease, mult-dae"):
+        Recommender.fit(interactions, "svd")
+
+
+def test_parameters_of_the_other_family_are_a_clear_error(interactions):
+    with pytest.raises(InputError, match="model='ease'"):
+        Recommender.fit(interactions, "ease", latent_dim=16)
