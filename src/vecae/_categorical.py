@@ -9,9 +9,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count
+from vecae._base import BaseAutoencoder, check_finite_rows, check_width, column_count, validate_rows
 from vecae._batches import BatchSource, CodesSource, SparseSource, TensorSource
 from vecae._checks import check_sparse_structure
 from vecae._exceptions import InputError
@@ -157,7 +157,7 @@ class CategoricalAutoencoder(BaseAutoencoder):
         check_sparse_structure(X)
         if not reset and (n_columns := column_count(X)) is not None:
             check_width(self, n_columns)
-        X = validate_data(
+        X = validate_rows(
             self, X, reset=reset, accept_sparse="csr", dtype=None, ensure_all_finite=False
         )
         if sp.issparse(X):

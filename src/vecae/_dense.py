@@ -118,20 +118,10 @@ class _DenseBase(BaseAutoencoder):
         else:
             # Dense training data is preprocessed once: every epoch then only gathers rows.
             source = TensorSource(torch.from_numpy(self.scaler_.apply(X)).to(self.device_))
-        if self.objective == "similarity":
-            self._skip_init = _principal_directions(source, self.latent_dim)
         return source
 
     def _uses_skip(self) -> bool:
         return bool(self.objective == "similarity")
-
-    def _init_skip(self, module: Any) -> Any:
-        """Start the skip path at the principal directions (during fit; load overwrites it)."""
-        init = getattr(self, "_skip_init", None)
-        if module.skip is not None and init is not None:
-            with torch.no_grad():
-                module.skip.weight.copy_(init)
-        return module
 
     # -- the similarity objective and nested sizes -------------------------------------------
 
@@ -161,16 +151,22 @@ class _DenseBase(BaseAutoencoder):
         self, source: BatchSource, generator: torch.Generator
     ) -> tuple[BatchSource, BatchSource | None]:
         train, val = super()._split(source, generator)
-        if self.objective != "similarity" or not isinstance(source, TensorSource):
+        if self.objective != "similarity":
             return train, val
+        # The skip path starts at the training rows' principal directions: the untrained
+        # model encodes like PCA (ordered by variance, as nested sizes need) and the MLP
+        # learns the correction.
+        with torch.no_grad():
+            self.module_.skip.weight.copy_(_principal_directions(train, self.latent_dim))
+        if not isinstance(source, TensorSource):
+            return train, val  # streamed or sparse rows: no neighbour mining
         # Each training batch also holds one of every anchor's top-k neighbours, mined once
         # here among the training rows only (validation rows never become neighbours).
         if not isinstance(train, SubsetSource):
             train = SubsetSource(source, torch.arange(source.n_rows))
         rows = train.rows
-        local = mine_neighbours(
-            source.data.index_select(0, rows.to(source.data.device)), N_NEIGHBOURS
-        )
+        train_rows = source.data.index_select(0, rows.to(source.data.device))
+        local = mine_neighbours(train_rows, N_NEIGHBOURS)
         if local.shape[1] == 0:
             return train, val
         table = torch.zeros((source.n_rows, local.shape[1]), dtype=torch.long)
@@ -180,10 +176,7 @@ class _DenseBase(BaseAutoencoder):
     def fit(self, X: Any, y: object = None, **kwargs: Any) -> _DenseBase:
         """Fit the model to ``X``; see the class docstring. Returns ``self``."""
         nested_sizes(self.latent_dim, self.nested_dims)  # fail before any training
-        try:
-            super().fit(X, y, **kwargs)
-        finally:
-            self.__dict__.pop("_skip_init", None)
+        super().fit(X, y, **kwargs)
         self._calibrate(X)
         return self
 
@@ -498,16 +491,14 @@ class Autoencoder(_DenseBase):
         self.verbose = verbose
 
     def _build_module(self) -> DenseNet:
-        return self._init_skip(  # type: ignore[no-any-return]
-            DenseNet(
-                DenseConfig(
-                    n_features=self.n_features_in_,
-                    latent_dim=self.latent_dim,
-                    hidden=tuple(int(h) for h in self.hidden),
-                    activation=self.activation,
-                    dropout=self.dropout,
-                    skip=self._uses_skip(),
-                )
+        return DenseNet(
+            DenseConfig(
+                n_features=self.n_features_in_,
+                latent_dim=self.latent_dim,
+                hidden=tuple(int(h) for h in self.hidden),
+                activation=self.activation,
+                dropout=self.dropout,
+                skip=self._uses_skip(),
             )
         )
 
@@ -622,16 +613,14 @@ class VariationalAutoencoder(_DenseBase):
         self.verbose = verbose
 
     def _build_module(self) -> VariationalNet:
-        return self._init_skip(  # type: ignore[no-any-return]
-            VariationalNet(
-                VariationalConfig(
-                    n_features=self.n_features_in_,
-                    latent_dim=self.latent_dim,
-                    hidden=tuple(int(h) for h in self.hidden),
-                    activation=self.activation,
-                    dropout=self.dropout,
-                    skip=self._uses_skip(),
-                )
+        return VariationalNet(
+            VariationalConfig(
+                n_features=self.n_features_in_,
+                latent_dim=self.latent_dim,
+                hidden=tuple(int(h) for h in self.hidden),
+                activation=self.activation,
+                dropout=self.dropout,
+                skip=self._uses_skip(),
             )
         )
 

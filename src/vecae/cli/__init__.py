@@ -23,7 +23,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(INSTALL_HINT, file=sys.stderr)
         raise SystemExit(1) from None
 
+    from typer import Abort
+    from typer._click.exceptions import ClickException  # typer vendors click since 0.29
+
     from vecae.cli._app import app
 
     args = list(sys.argv[1:] if argv is None else argv)
-    app(args=args, prog_name="vecae")
+    try:
+        # standalone_mode=False: usage errors come back to us instead of being drawn as a
+        # boxed panel with exit status 2; every error is one line and exit status 1.
+        status = app(args=args, prog_name="vecae", standalone_mode=False)
+    except ClickException as exc:
+        context = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and context is not None:
+            print(context.get_help(), file=sys.stderr)
+            raise SystemExit(2) from None
+        command = context.command_path if context is not None else "vecae"
+        message = " ".join(exc.format_message().split())
+        print(f"error: {message} (see '{command} --help')", file=sys.stderr)
+        raise SystemExit(1) from None
+    except Abort:
+        print("error: aborted", file=sys.stderr)
+        raise SystemExit(1) from None
+    raise SystemExit(status if isinstance(status, int) else 0)

@@ -16,7 +16,9 @@ import functools
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -49,6 +51,7 @@ __all__ = [
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, what shells report for a process killed by it
 DEBUG_ENV = "VECAE_DEBUG"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -166,6 +169,18 @@ def _show_warning(
     sys.stderr.flush()
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (``timeout``, systemd, Docker, ``kill``).
+
+    Raised from the signal handler so that the stack unwinds exactly as on Ctrl-C: every
+    ``finally`` runs, staging files are removed and claims are released before the exit.
+    """
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def guarded(fn: F) -> F:
     """Run a command with the command line's error and warning conventions.
 
@@ -180,6 +195,9 @@ def guarded(fn: F) -> F:
         with warnings.catch_warnings(), contextlib.ExitStack() as stack:
             token = _COMMAND_STACK.set(stack)
             stack.callback(_COMMAND_STACK.reset, token)
+            if threading.current_thread() is threading.main_thread():
+                previous = signal.signal(signal.SIGTERM, _on_sigterm)
+                stack.callback(signal.signal, signal.SIGTERM, previous)
             warnings.resetwarnings()
             warnings.simplefilter("ignore")
             warnings.simplefilter("default", UserWarning)
@@ -193,6 +211,9 @@ def guarded(fn: F) -> F:
                     raise
                 _print_error("interrupted")
                 raise typer.Exit(EXIT_INTERRUPTED) from None
+            except Terminated:
+                _print_error("terminated")
+                raise typer.Exit(EXIT_TERMINATED) from None
             except (CliError, VecaeError, OSError, ValueError) as exc:
                 if debug:
                     raise

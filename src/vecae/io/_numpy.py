@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from vecae._checks import check_sparse_structure
 from vecae._exceptions import InputError
 from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch
 from vecae.io._errors import input_error
@@ -77,6 +78,11 @@ class NpyReader(BaseReader):
         super().__init__(path, source)
         if path.stat().st_size == 0:
             raise input_error(source, None, "file is empty")
+        with path.open("rb") as f:
+            magic = f.read(6)
+        if magic != b"\x93NUMPY":
+            # np.load would try to read anything else as a pickle and say so, which misleads.
+            raise input_error(source, None, "not a .npy file (no NumPy header)")
         try:
             self.array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
@@ -181,6 +187,7 @@ def load_sparse(path: Path, source: str) -> tuple[sp.csr_matrix, list[str] | Non
             keys_array = npz["keys"] if "keys" in npz.files else None
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise input_error(source, None, f"not a readable scipy sparse .npz file ({exc})") from exc
+    check_sparse_structure(matrix, source)  # before anything indexes into it
     csr = sp.csr_matrix(matrix, dtype=np.float32)
     if csr.shape[0] == 0 or csr.shape[1] == 0:
         raise input_error(source, None, f"sparse matrix has no rows or columns (shape {csr.shape})")

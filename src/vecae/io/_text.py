@@ -32,6 +32,36 @@ from vecae.io._errors import input_error, short
 __all__ = ["BinaryReader", "TextReader", "check_word_key"]
 
 _HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, as some Windows editors write
+# Longest line read before its width is known (a GloVe file's first line); once the width is
+# known the bound is tighter (see line_limit). A 100 MB line is refused after reading 16 MiB,
+# instead of being split into millions of strings just to report a width mismatch.
+MAX_FIRST_LINE = 16 << 20
+
+
+def line_limit(dim: int) -> int:
+    """Longest plausible text line for ``dim`` values: a 64 KiB key and 64 bytes a value."""
+    return (1 << 16) + 64 * dim
+
+
+def skip_bom(f: IO[bytes]) -> int:
+    """Skip a UTF-8 byte-order mark at the start of ``f``; return the bytes skipped."""
+    if f.read(len(BOM)) == BOM:
+        return len(BOM)
+    f.seek(0)
+    return 0
+
+
+def bounded_lines(f: IO[bytes], limit: int, source: str, first_line: int) -> Iterator[bytes]:
+    """The lines of ``f``, each read with at most ``limit`` bytes in memory."""
+    line_no = first_line
+    while raw := f.readline(limit + 1):
+        if len(raw) > limit:
+            raise input_error(
+                source, f"line {line_no}", f"longer than {limit:,} bytes; not an embedding line"
+            )
+        yield raw
+        line_no += 1
 
 
 def _decode(raw: bytes, source: str, where: str) -> str:
@@ -76,6 +106,7 @@ class TextReader(BaseReader):
         if size == 0:
             raise input_error(source, None, "file is empty")
         with path.open("rb") as f:
+            self._bom = skip_bom(f)
             if self.header:
                 self.n_rows, self.dim, used = _read_header(f, source, fmt)
                 self._header_bytes = used
@@ -93,6 +124,8 @@ class TextReader(BaseReader):
         """The whole file through gensim; ``None`` sends the caller to :meth:`batches`."""
         if self.header and self.n_rows is not None and self._bound < self.n_rows:
             return None  # the file cannot hold the declared rows: let batches() say where
+        if self._bom or _longest_line(self.path) > line_limit(self.dim):
+            return None  # gensim reads neither: batches() skips the mark, or names the line
         return _gensim.load(
             self.path,
             self.format,
@@ -102,7 +135,7 @@ class TextReader(BaseReader):
         )
 
     def _glove_dim(self, f: IO[bytes]) -> tuple[int, int]:
-        for line_no, raw in enumerate(f, start=1):
+        for line_no, raw in enumerate(bounded_lines(f, MAX_FIRST_LINE, self.source, 1), 1):
             text = _decode(raw, self.source, f"line {line_no}").rstrip()
             if text:
                 parts = text.split(" ")
@@ -124,10 +157,11 @@ class TextReader(BaseReader):
         seen = 0
         line_no = 0
         with self.path.open("rb") as f:
+            skip_bom(f)
             if self.header:
                 f.readline(4096)
                 line_no = 1
-            for raw in f:
+            for raw in bounded_lines(f, line_limit(dim), source, line_no + 1):
                 line_no += 1
                 text = _decode(raw, source, f"line {line_no}").rstrip()
                 if not text:
@@ -271,3 +305,16 @@ def check_word_key(key: str, source: str, row: int) -> None:
             f"key {short(key)} cannot be written to a word2vec/GloVe file "
             "(empty, or contains a space or line break)",
         )
+
+
+def _longest_line(path: Path) -> int:
+    """Length of the longest line, scanned in 1 MiB blocks (bounded memory)."""
+    longest, start, offset = 0, 0, 0
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + offset
+            if ends.size:
+                longest = max(longest, int(ends[0]) - start + 1, int(np.diff(ends).max(initial=0)))
+                start = int(ends[-1]) + 1
+            offset += len(block)
+    return max(longest, offset - start)
