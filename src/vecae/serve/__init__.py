@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from vecae._exceptions import require
+from vecae.serve._background import running
 from vecae.serve._config import API_KEY_ENV, CONFIG_ENV, LOCAL_HOSTS, ServeConfig
 
-__all__ = ["API_KEY_ENV", "LOCAL_HOSTS", "ServeConfig", "create_app", "run"]
+__all__ = ["API_KEY_ENV", "LOCAL_HOSTS", "ServeConfig", "create_app", "run", "running"]
 
 
 def create_app(config: ServeConfig) -> Any:
