@@ -13,7 +13,14 @@ from vecae.cli._output import CliError
 if TYPE_CHECKING:
     from vecae._base import BaseAutoencoder
 
-__all__ = ["ESTIMATORS", "MODEL_KINDS", "OPTION_NAMES", "build_estimator", "parse_hidden"]
+__all__ = [
+    "ESTIMATORS",
+    "MODEL_KINDS",
+    "OPTION_NAMES",
+    "build_estimator",
+    "parse_hidden",
+    "parse_widths",
+]
 
 # Model kind -> the estimator's name in ``vecae``; looked up only when a command builds one,
 # so that ``vecae --help`` does not import torch.
@@ -40,6 +47,8 @@ OPTION_NAMES = {
     "validation_fraction": "--validation-fraction",
     "patience": "--patience",
     "contamination": "--contamination",
+    "objective": "--objective",
+    "nested_dims": "--nested-dims",
 }
 
 
@@ -58,6 +67,21 @@ def parse_hidden(text: str | None) -> tuple[int, ...] | None:
         ) from None
     if any(w < 1 for w in widths):
         raise CliError(f"--hidden: layer widths must be positive, got {text!r}")
+    return widths
+
+
+def parse_widths(text: str | None, option: str) -> tuple[int, ...] | None:
+    """``"128,64"`` -> ``(128, 64)`` for a list-of-sizes option; ``None`` when not set."""
+    if text is None:
+        return None
+    try:
+        widths = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise CliError(
+            f"{option}: expected comma-separated sizes such as 128,64, got {text!r}"
+        ) from None
+    if not widths or any(w < 1 for w in widths):
+        raise CliError(f"{option}: sizes must be positive integers, got {text!r}")
     return widths
 
 
