@@ -125,10 +125,23 @@ def test_library_never_imports_the_cli() -> None:
 @pytest.mark.parametrize("module", ["vecae", "vecae.cli._app"])
 def test_startup_imports_neither_torch_nor_sklearn(module: str) -> None:
     code = (
-        f"import sys, {module}; "
-        "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))"
+        f"import sys, {module}; print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_readme_layout_lists_exactly_the_package_tree() -> None:
+    readme = (SRC.parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Project layout", 1)[1].split("```", 2)[1]
+    listed = {
+        line.split()[0] for line in block.splitlines() if line.startswith("  ") and line.strip()
+    }
+    present = {
+        p.name + ("/" if p.is_dir() else "")
+        for p in SRC.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"
+    }
+    assert listed == present
