@@ -41,9 +41,10 @@ from typing import Any, Final, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+from vecae._codeindex import CodeIndex
 from vecae._exceptions import DimensionMismatchError, InputError, ModelFileError, require
 
-__all__ = ["FORMAT_VERSION", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
+__all__ = ["FORMAT_VERSION", "CodeIndex", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
 
 Metric = Literal["cosine", "l2"]
 Kind = Literal["flat", "hnsw", "ivf"]
