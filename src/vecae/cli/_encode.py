@@ -31,7 +31,12 @@ from vecae.cli._options import (
 )
 from vecae.cli._output import Output, claim_output, guarded
 
-__all__ = ["Precision", "encode"]
+__all__ = ["Engine", "Precision", "encode"]
+
+
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
 
 
 class Precision(StrEnum):
@@ -86,14 +91,49 @@ def encode(
         ),
     ] = Precision.float32,
     threads: ThreadsOpt = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="For a directory of shards: encode them in this process (local) or on Ray "
+            "(one output shard per input, resumable)."
+        ),
+    ] = Engine.local,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Ray actors (default: the CPUs Ray reports).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join ('auto' for a running one); default: local."),
+    ] = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Encode INPUT with a model, streaming in batches; keys and order are kept."""
+    """Encode INPUT with a model, streaming in batches; keys and order are kept.
+
+    INPUT may be a directory of .npy or .parquet shards: OUTPUT is then a directory with one
+    encoded shard per input shard, and a rerun skips the shards already written.
+    """
     from vecae.io import EmbeddingWriter, iter_embeddings, write_embeddings
 
     out = Output(json_mode=json_output, quiet=quiet)
+    if input.is_dir() or engine is Engine.ray:
+        from vecae.cli._shards import encode_shard_dir
+
+        encode_shard_dir(
+            out,
+            model_dir,
+            input,
+            output,
+            engine=engine.value,
+            workers=workers,
+            address=address,
+            batch_size=batch_size,
+            dim=dim,
+            precision=precision.value,
+            threads=threads,
+        )
+        return
     claim_output(output, overwrite, inputs=[model_dir, input])
     model = load_model(model_dir, threads)
     started = time.perf_counter()
