@@ -422,7 +422,7 @@ def write_directory(
     >>> import tempfile, pathlib
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> with write_directory(root / "m", MODEL) as staging:
-    ...     write_manifest(staging, {"format": MODEL, "format_version": 1}, files=())
+    ...     _ = write_manifest(staging, {"format": MODEL, "format_version": 1}, files=())
     >>> sorted(p.name for p in (root / "m").iterdir())
     ['config.json']
     """

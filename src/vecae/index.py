@@ -121,11 +121,14 @@ class VectorIndex:
 
     Examples
     --------
-    >>> index = VectorIndex.build(vectors, words, metric="cosine", kind="hnsw")
-    >>> index.search_keys(["king"], k=3)            # doctest: +SKIP
-    [[('prince', 0.82), ('queen', 0.78), ('monarch', 0.77)]]
-    >>> index.save("glove-index")                   # doctest: +SKIP
-    >>> VectorIndex.load("glove-index").similar_to_items(["paris", "rome"], k=2)  # doctest: +SKIP
+    >>> from vecae.datasets import load_glove
+    >>> words, vectors = load_glove(2000)
+    >>> index = VectorIndex.build(vectors, words, metric="cosine", kind="flat")
+    >>> [key for key, _ in index.search_keys(["king"], k=3)[0]]
+    ['prince', 'ii', 'son']
+    >>> _ = index.save("glove-index")
+    >>> len(VectorIndex.load("glove-index").similar_to_items(["paris", "london"], k=2)[0])
+    2
     """
 
     def __init__(

@@ -4,6 +4,22 @@ The entry point is :func:`evaluate`, which compares a fitted model (anything wit
 ``transform``) against PCA, all-but-the-top + PCA, whitened PCA, a random projection
 and the original vectors, at the model's own dimension, on intrinsic quality, word
 similarity, user pairs, classification, anomaly detection and robustness to noise.
+Tasks and baselines are registries (``_harness.TASK_REGISTRY``, ``_baselines.REDUCERS`` and
+``DETECTORS``): adding one is a new function or class and one registry line.
+
+Examples
+--------
+Any fitted transformer can be evaluated; here scikit-learn's PCA on 2,000 GloVe words:
+
+>>> from sklearn.decomposition import PCA
+>>> from vecae.datasets import load_glove
+>>> from vecae.evaluate import evaluate
+>>> words, vectors = load_glove(2000)
+>>> report = evaluate(PCA(10).fit(vectors), vectors, keys=words, tasks=["intrinsic"], n_eval=400)
+>>> [row["method"] for row in report.tables["intrinsic"]]
+['vecae', 'original', 'pca', 'abtt-pca', 'whitened-pca', 'random-projection']
+>>> report.tables["intrinsic"][1]["recall@10"]
+1.0
 """
 
 from __future__ import annotations

@@ -18,6 +18,19 @@ through (see ``vecae/io/_gensim.py`` and ``vecae/io/_text.py``).
 
 Parquet (pyarrow) and gensim are the optional extra ``io``; they are imported only when
 used, so ``import vecae.io`` works without them.
+
+Examples
+--------
+>>> import numpy as np
+>>> from vecae.io import detect_format, iter_embeddings, read_embeddings, write_embeddings
+>>> write_embeddings("words.csv", np.eye(3, dtype=np.float32), ["a", "b", "c"])
+>>> detect_format("words.csv")
+'csv'
+>>> emb = read_embeddings("words.csv")
+>>> emb.keys, emb.dim
+(['a', 'b', 'c'], 3)
+>>> [keys for keys, vectors in iter_embeddings("words.csv", batch_size=2)]
+[['a', 'b'], ['c']]
 """
 
 from __future__ import annotations
