@@ -39,48 +39,75 @@ def recommender_fit(
     user_col: UserColOpt = "user",
     item_col: ItemColOpt = "item",
     weight_col: WeightColOpt = None,
-    epochs: Annotated[int | None, typer.Option(min=0, help="Maximum epochs.")] = None,
-    latent_dim: Annotated[int | None, typer.Option(min=1, help="Encoding width.")] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="Family: ease (closed form, the default) or mult-dae (autoencoder)."
+        ),
+    ] = "ease",
+    l2: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="EASE penalty; default: chosen on held-out training users."),
+    ] = None,
+    max_items: Annotated[
+        int | None, typer.Option(min=1, help="EASE: refuse larger catalogues (default 20000).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(min=0, help="Mult-DAE: maximum epochs.")] = None,
+    latent_dim: Annotated[int | None, typer.Option(min=1, help="Mult-DAE: encoding width.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a Mult-DAE style recommender on user-item interactions."""
-    from vecae.recommend import Recommender
+    """Train a recommender (EASE by default, or Mult-DAE) on user-item interactions."""
+    from vecae.recommend import FAMILIES, Recommender
 
     out = Output(json_mode=json_output, quiet=quiet)
+    if model not in FAMILIES:
+        raise CliError(f"--model: expected one of {', '.join(FAMILIES)}, got {model!r}")
+    if model == "ease" and (epochs is not None or latent_dim is not None):
+        raise CliError("--epochs and --latent-dim apply to --model mult-dae, not ease")
+    if model == "mult-dae" and (l2 is not None or max_items is not None):
+        raise CliError("--l2 and --max-items apply to --model ease, not mult-dae")
     claim_output(output, overwrite, kind=RECOMMENDER, inputs=[interactions])
     with out.step(f"reading {interactions}"):
         matrix = _interactions(interactions, user_col, item_col, weight_col)
     out.info(f"{matrix.n_users:,} users x {matrix.n_items:,} items")
-    # Only what the user set: the recommender's own (Mult-DAE) defaults apply otherwise.
-    recommender = Recommender.fit(
-        matrix,
-        verbose=out.show_progress,
-        **only_set(epochs=epochs, latent_dim=latent_dim, random_state=seed, n_threads=threads),
-    )
+    # Only what the user set: each family's own defaults apply otherwise.
+    params: dict[str, Any] = only_set(l2=l2, max_items=max_items, random_state=seed)
+    if model == "mult-dae":
+        params = {
+            "verbose": out.show_progress,
+            **only_set(epochs=epochs, latent_dim=latent_dim, random_state=seed, n_threads=threads),
+        }
+    with out.step(f"fitting {model}"):
+        recommender = Recommender.fit(matrix, model, **params)
     saved = recommender.save(output, overwrite=overwrite)
-    summary = {
+    summary: dict[str, Any] = {
         "model_dir": str(saved),
+        "family": model,
         "n_users": matrix.n_users,
         "n_items": matrix.n_items,
-        **history_summary(recommender.model),
     }
+    rows: list[tuple[str, Any]] = [
+        ("family", model),
+        ("interactions", f"{matrix.n_users:,} users x {matrix.n_items:,} items"),
+    ]
+    fitted: Any = recommender.model
+    if model == "ease":
+        summary["l2"] = fitted.l2_
+        summary["validation_ndcg@100"] = {str(k): v for k, v in fitted.validation_.items()}
+        rows.append(("l2", format_value(fitted.l2_, 4)))
+    else:
+        summary.update(history_summary(fitted))
+        rows += [
+            ("epochs run", summary["epochs_run"]),
+            ("stopped because", summary["stop_reason"]),
+            ("final val loss", summary["final_val_loss"]),
+        ]
     out.emit_json(summary)
-    out.print(
-        kv_table(
-            "Recommender",
-            [
-                ("interactions", f"{matrix.n_users:,} users x {matrix.n_items:,} items"),
-                ("epochs run", summary["epochs_run"]),
-                ("stopped because", summary["stop_reason"]),
-                ("final val loss", summary["final_val_loss"]),
-                ("written to", str(saved)),
-            ],
-        )
-    )
+    out.print(kv_table("Recommender", [*rows, ("written to", str(saved))]))
 
 
 @guarded
@@ -92,13 +119,13 @@ def recommender_evaluate(
     heldout_users: Annotated[
         int | None, typer.Option(min=1, help="Users held out for testing.")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(min=0, help="Maximum epochs.")] = None,
-    latent_dim: Annotated[int | None, typer.Option(min=1, help="Encoding width.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=0, help="Mult-DAE: maximum epochs.")] = None,
+    latent_dim: Annotated[int | None, typer.Option(min=1, help="Mult-DAE: encoding width.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the split.")] = 0,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Recall@20 and NDCG@100 of vecae against most-popular and item-kNN on held-out users."""
+    """Recall@20 and NDCG@100 of EASE and Mult-DAE against most-popular and item-kNN."""
     from vecae.recommend import compare_recommenders
 
     out = Output(json_mode=json_output, quiet=quiet)
