@@ -170,3 +170,10 @@ def test_partial_fit_checks_the_width_of_later_chunks(words):
     model = Autoencoder(latent_dim=4, random_state=0).partial_fit(words[:200])
     with pytest.raises(ValueError, match="50 features"):
         model.partial_fit(words[:200, :20])
+
+
+def test_a_slice_of_a_memory_map_is_an_ordinary_array(npy, words):
+    model = Autoencoder(latent_dim=4, epochs=1, random_state=0).fit(words[:3000])
+    mapped = np.load(npy, mmap_mode="r")
+    assert model.transform(mapped[100:200]).shape == (100, 4)
+    assert Autoencoder(latent_dim=4, epochs=1).fit(mapped[:500]).n_features_in_ == 50

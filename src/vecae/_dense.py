@@ -107,7 +107,7 @@ class _DenseBase(BaseAutoencoder):
         return X
 
     def _prepare_fit(self, X: Any) -> BatchSource:
-        if (stream := as_stream(X)) is not None:  # a path, memory-mapped .npy or StreamedRows
+        if (stream := as_stream(X, memmap=True)) is not None:  # a path, mapped .npy, StreamedRows
             return prepare_stream(stream, self)
         X = self._validate_input(X, reset=True)
         self.scaler_ = DenseScaler.fit(

@@ -291,14 +291,28 @@ class StreamedRows:
         return self.store.shape
 
 
-def as_stream(X: Any) -> StreamedRows | None:
-    """``X`` as streamed rows when it is one, a path, or a memory-mapped ``.npy``; else None."""
+def as_stream(X: Any, *, memmap: bool = False) -> StreamedRows | None:
+    """``X`` as streamed rows when it is one or a path; else None.
+
+    With ``memmap=True`` (fit), an ``np.load(path, mmap_mode="r")`` array that maps the whole
+    of its ``.npy`` file is streamed from that file too, instead of being copied into memory.
+    A slice of such a map (what ``iter_embeddings`` yields) is an ordinary array.
+    """
     if isinstance(X, StreamedRows):
         return X
     if isinstance(X, str | os.PathLike):
         return StreamedRows(X)
-    if isinstance(X, np.memmap) and X.filename is not None and str(X.filename).endswith(".npy"):
-        return StreamedRows(X.filename)
+    if memmap and isinstance(X, np.memmap) and str(X.filename or "").endswith(".npy"):
+        stream = StreamedRows(str(X.filename))
+        store = stream.store
+        whole = (
+            isinstance(store, NpyStore)
+            and X.offset == store.offset
+            and X.shape == store.shape
+            and X.dtype == store.file_dtype
+            and X.flags.c_contiguous
+        )
+        return stream if whole else None
     return None
 
 
