@@ -3,15 +3,21 @@
 # No ``from __future__ import annotations`` here: typer reads the option types at runtime.
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vecae.cli._options import ModelDirArg, ThreadsOpt
+from vecae.cli._options import ModelDirArg
 from vecae.cli._output import guarded
 
 __all__ = ["serve"]
+
+
+class Runtime(StrEnum):
+    torch = "torch"
+    onnx = "onnx"
 
 
 @guarded
@@ -37,14 +43,22 @@ def serve(
     ] = None,
     batch_window_ms: Annotated[
         float,
-        typer.Option(min=0, help="Micro-batching wait after a first request; 0 turns it off."),
+        typer.Option(min=0, help="Extra wait for more requests under concurrent traffic."),
     ] = 2.0,
-    max_batch_rows: Annotated[int, typer.Option(min=1, help="Rows per forward pass.")] = 4096,
+    max_batch_rows: Annotated[
+        int, typer.Option(min=1, help="Rows per forward pass; 1 turns batching off.")
+    ] = 4096,
     max_rows: Annotated[int, typer.Option(min=1, help="Rows per request.")] = 10_000,
     max_k: Annotated[int, typer.Option(min=1, help="Largest k a search may ask for.")] = 1000,
     max_body_mb: Annotated[float, typer.Option(min=0.001, help="Largest request body, MB.")] = 64.0,
     access_log: Annotated[bool, typer.Option(help="One JSON line per request on stderr.")] = True,
-    threads: ThreadsOpt = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Intra-op threads per forward pass (default 1)."),
+    ] = 1,
+    runtime: Annotated[
+        Runtime, typer.Option(help="Run plain encodings on torch or on onnxruntime.")
+    ] = Runtime.torch,
 ) -> None:
     """Serve MODEL over HTTP: encode, search, anomaly, reconstruct (OpenAPI docs at /docs)."""
     from vecae.serve import API_KEY_ENV, ServeConfig, run
@@ -63,6 +77,7 @@ def serve(
         max_k=max_k,
         max_body_bytes=int(max_body_mb * 1024 * 1024),
         threads=threads,
+        runtime=runtime.value,
         access_log=access_log,
     )
     run(config)

@@ -41,6 +41,7 @@ def create_app(config: ServeConfig) -> Any:
         fastapi is not installed.
     """
     require("fastapi", "serve")
+    require("orjson", "serve")
     from vecae.serve._app import create_app as build
 
     return build(config)
@@ -63,6 +64,7 @@ def run(config: ServeConfig) -> None:
         The ``serve`` extra is not installed.
     """
     require("fastapi", "serve")
+    require("orjson", "serve")
     uvicorn: Any = require("uvicorn", "serve")
     from vecae.serve._app import create_app as build
     from vecae.serve._service import ModelService

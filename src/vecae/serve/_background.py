@@ -44,6 +44,8 @@ def running(config: ServeConfig, *, startup_timeout: float = 60.0) -> Iterator[s
     ...     httpx.get(f"{url}/v1/model").json()["latent_dim"]
     16
     """
+    require("fastapi", "serve")
+    require("orjson", "serve")
     uvicorn: Any = require("uvicorn", "serve")
     from vecae.serve._app import create_app
 

@@ -1,11 +1,16 @@
 """Micro-batching: concurrent requests gathered for a short window into one forward pass.
 
 A 1-row forward pass through a small MLP costs about as much as a 100-row one: the time goes
-into per-call overhead, not arithmetic. So requests that arrive close together are queued,
-and one background task takes everything queued (waiting at most ``window`` after the first
-arrival, or until ``max_rows`` rows are in), groups it by operation, runs each group as one
-call on a single worker thread, and hands every request its own slice of the result. The event
-loop never runs a forward pass itself, so it keeps accepting and answering requests meanwhile.
+into per-call overhead, not arithmetic. So requests are queued, and one background task takes
+everything queued, groups it by operation, runs each group as one call on a single worker
+thread, and hands every request its own slice of the result. The event loop never runs a
+forward pass itself, so it keeps accepting and parsing requests meanwhile, and those pile up
+for the next batch: under load, batches form without any waiting.
+
+The window adds a wait on top, only under concurrent traffic (when the batch being formed, or
+the previous one, holds more than one request): up to ``window`` for more requests, or until
+``max_rows`` rows are in. A lone client therefore never waits for company it will not get.
+``max_rows=1`` turns batching off: every request runs on its own.
 """
 
 from __future__ import annotations
@@ -38,11 +43,10 @@ class MicroBatcher:
     Parameters
     ----------
     window_s : float
-        How long to wait for more requests after the first one of a batch arrives. ``0``
-        disables batching: every request runs on its own (the baseline the benchmark compares
-        against).
+        Under concurrent traffic, how long to wait for more requests after the first one of a
+        batch; ``0`` batches only what is already queued.
     max_rows : int
-        A batch runs as soon as it holds this many rows.
+        A batch runs as soon as it holds this many rows; ``1`` turns batching off.
 
     Examples
     --------
@@ -68,6 +72,7 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self.batches_run = 0
         self.rows_run = 0
+        self._busy = False  # whether the previous batch held more than one request
 
     @property
     def running(self) -> bool:
@@ -77,8 +82,7 @@ class MicroBatcher:
     async def start(self) -> None:
         """Start the batching task on the running event loop."""
         self._queue = asyncio.Queue()
-        if self.window_s > 0:
-            self._task = asyncio.create_task(self._loop(), name="vecae-micro-batcher")
+        self._task = asyncio.create_task(self._loop(), name="vecae-micro-batcher")
 
     async def stop(self) -> None:
         """Stop the batching task and the worker thread (after its current batch)."""
@@ -106,12 +110,9 @@ class MicroBatcher:
         ndarray
             ``fn``'s output for exactly these rows.
         """
-        loop = asyncio.get_running_loop()
-        if self.window_s <= 0 or self._queue is None:
-            self.batches_run += 1
-            self.rows_run += len(rows)
-            return await loop.run_in_executor(self._executor, fn, rows)
-        future: asyncio.Future[np.ndarray] = loop.create_future()
+        if self._queue is None:
+            raise RuntimeError("MicroBatcher.submit() before start()")
+        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(key, fn, rows, future))
         return await future
 
@@ -121,19 +122,14 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             jobs = [await queue.get()]
-            n_rows = len(jobs[0].rows)
-            deadline = loop.time() + self.window_s
-            while n_rows < self.max_rows:
-                if queue.empty():
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    # Sleep in short steps so a full batch does not wait the whole window.
+            n_rows = self._drain(queue, jobs, len(jobs[0].rows))
+            if self.window_s > 0 and (self._busy or len(jobs) > 1):
+                deadline = loop.time() + self.window_s
+                while n_rows < self.max_rows and (remaining := deadline - loop.time()) > 0:
+                    # Short steps, so a batch that fills up early does not wait the whole window.
                     await asyncio.sleep(min(remaining, 0.0005))
-                    continue
-                job = queue.get_nowait()
-                jobs.append(job)
-                n_rows += len(job.rows)
+                    n_rows = self._drain(queue, jobs, n_rows)
+            self._busy = len(jobs) > 1
             jobs = [job for job in jobs if not job.future.done()]  # clients that gave up
             if not jobs:
                 continue
@@ -150,6 +146,14 @@ class MicroBatcher:
                     job.future.set_exception(outcome)
                 else:
                     job.future.set_result(outcome)
+
+    def _drain(self, queue: asyncio.Queue[_Job], jobs: list[_Job], n_rows: int) -> int:
+        """Move queued jobs into ``jobs`` while the batch has room; return its row count."""
+        while n_rows < self.max_rows and not queue.empty():
+            job = queue.get_nowait()
+            jobs.append(job)
+            n_rows += len(job.rows)
+        return n_rows
 
 
 def _run_groups(jobs: list[_Job]) -> list[np.ndarray | Exception]:

@@ -55,6 +55,11 @@ class ModelService:
         self.index: Any = None
         if config.index is not None:
             self.index = _load_index(Path(config.index), Path(config.model), self.latent_dim)
+        self._encode_rows = self._threaded(self.model.transform)
+        if config.runtime == "onnx":
+            from vecae.serve._runtime import OnnxEncoder
+
+            self._encode_rows = OnnxEncoder(self.model, config.threads)
         self.batcher = MicroBatcher(
             window_s=config.batch_window_ms / 1000.0, max_rows=config.max_batch_rows
         )
@@ -74,7 +79,7 @@ class ModelService:
                     return np.asarray(model.encode(rows, dim=dim, precision=precision or "float32"))
 
             return await self._run(("encode", dim, precision), fn, X)
-        return await self._run(("transform",), self._threaded(model.transform), X)
+        return await self._run(("transform",), self._encode_rows, X)
 
     async def anomaly_scores(self, X: np.ndarray) -> np.ndarray:
         """Anomaly score per row (higher is stranger)."""
@@ -134,6 +139,7 @@ class ModelService:
                 "seconds": stored.get("fitted", {}).get("fit_seconds_"),
             },
             "versions": {**stored.get("versions", {}), "vecae (serving)": vecae.__version__},
+            "runtime": self.config.runtime,
             "stats": {
                 "batches_run": self.batcher.batches_run,
                 "rows_run": self.batcher.rows_run,
