@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+import vecae  # noqa: F401  (first: it sets OMP_WAIT_POLICY=PASSIVE before torch loads)
+
 
 def median_ms(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
     times = []
