@@ -41,13 +41,14 @@ from typing import Any, Final, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
+from vecae import _choices
 from vecae._codeindex import CodeIndex
 from vecae._exceptions import DimensionMismatchError, InputError, ModelFileError, require
 
 __all__ = ["FORMAT_VERSION", "CodeIndex", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
 
-Metric = Literal["cosine", "l2"]
-Kind = Literal["flat", "hnsw", "ivf"]
+Metric = _choices.Metric
+Kind = _choices.IndexKind
 Combine = Literal["mean", "max"]
 Neighbour = tuple[str, float]
 """One search result: ``(key, score)``; higher scores are more similar."""
@@ -58,8 +59,8 @@ FORMAT_VERSION: Final = 2  # 2: the common artefact manifest (format, files)
 _INDEX_FILE: Final = "index.faiss"
 _KEYS_FILE: Final = "keys.json"
 _CONFIG_FILE: Final = "config.json"
-_METRICS: Final = ("cosine", "l2")
-_KINDS: Final = ("flat", "hnsw", "ivf")
+_METRICS: Final = _choices.METRICS
+_KINDS: Final = _choices.INDEX_KINDS
 # Norms below this are treated as zero: a cosine against them is meaningless.
 _ZERO_NORM: Final = 1e-12
 

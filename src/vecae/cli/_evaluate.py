@@ -45,7 +45,7 @@ def evaluate(
         str | None,
         typer.Option(help="Comma-separated: intrinsic,wordsim,pairs,classification,anomaly,noise."),
     ] = None,
-    metric: Annotated[MetricName, typer.Option(help="Neighbourhood metric.")] = MetricName.cosine,
+    metric: Annotated[MetricName, typer.Option(help="Neighbourhood metric.")] = "cosine",
     labels: Annotated[
         Path | None, typer.Option(help="key,label table: enables classification.")
     ] = None,
@@ -92,7 +92,7 @@ def evaluate(
             emb.vectors,
             keys=emb.keys,
             tasks=task_list,
-            metric=metric.value,
+            metric=metric,
             labels=None if labels is None else _label_mapping(labels),
             anomaly_labels=anomaly_map,
             pairs=pairs,

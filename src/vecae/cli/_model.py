@@ -75,7 +75,7 @@ def fit(
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to write.")],
-    model: Annotated[ModelKind, typer.Option("--model", help="Model family.")] = ModelKind.vae,
+    model: Annotated[ModelKind, typer.Option("--model", help="Model family.")] = "vae",
     latent_dim: Annotated[int | None, typer.Option(min=1, help="Encoding width.")] = None,
     hidden: Annotated[
         str | None, typer.Option(help="Encoder hidden widths, e.g. 128,64 ('none': linear).")
@@ -133,7 +133,7 @@ def fit(
     out = Output(json_mode=json_output, quiet=quiet)
     claim_output(output, overwrite, kind=MODEL, inputs=[input])
     estimator = build_estimator(
-        model.value,
+        model,
         latent_dim=latent_dim,
         hidden=parse_hidden(hidden),
         epochs=epochs,
@@ -141,7 +141,7 @@ def fit(
         noise_std=noise,
         mask_rate=mask,
         beta=beta,
-        scale=scale.value if scale is not None else None,
+        scale=scale,
         normalize=normalize,
         objective=objective,
         nested_dims=parse_widths(nested_dims, "--nested-dims"),
@@ -153,7 +153,7 @@ def fit(
     )
     started = time.perf_counter()
     with out.step(f"reading {input}"):
-        if model is ModelKind.categorical:
+        if model == "categorical":
             X, _ = read_categorical(input, key_column, columns)
         else:
             if key_column is not None or columns is not None:
@@ -162,7 +162,7 @@ def fit(
 
             X = read_embeddings(input, format).vectors
     n_rows, width = int(X.shape[0]), int(X.shape[1])
-    out.info(f"training a {model.value} autoencoder on {n_rows:,} rows x {width}")
+    out.info(f"training a {model} autoencoder on {n_rows:,} rows x {width}")
     from vecae.cli._progress import training_callbacks
 
     estimator.fit(X, callbacks=training_callbacks(out))
@@ -171,7 +171,7 @@ def fit(
 
     summary = {
         "model_dir": str(saved),
-        "kind": model.value,
+        "kind": model,
         "n_rows": n_rows,
         "n_features": int(estimator.n_features_in_),
         "latent_dim": int(estimator.latent_dim),
@@ -191,7 +191,7 @@ def fit(
         kv_table(
             "Summary",
             [
-                ("model", f"{model.value}: {width} -> {estimator.latent_dim} dimensions"),
+                ("model", f"{model}: {width} -> {estimator.latent_dim} dimensions"),
                 ("rows", f"{n_rows:,}"),
                 ("final train loss", summary["final_train_loss"]),
                 ("final val loss", summary["final_val_loss"]),

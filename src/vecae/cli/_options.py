@@ -3,11 +3,12 @@
 # No ``from __future__ import annotations`` in the command modules: typer reads these
 # ``Annotated`` types at runtime.
 
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
+
+from vecae import _choices
 
 __all__ = [
     "IndexKind",
@@ -27,27 +28,12 @@ __all__ = [
 ]
 
 
-class ModelKind(StrEnum):
-    dense = "dense"
-    vae = "vae"
-    categorical = "categorical"
-
-
-class ScaleMode(StrEnum):
-    global_ = "global"
-    feature = "feature"
-    none = "none"
-
-
-class MetricName(StrEnum):
-    cosine = "cosine"
-    l2 = "l2"
-
-
-class IndexKind(StrEnum):
-    flat = "flat"
-    hnsw = "hnsw"
-    ivf = "ivf"
+# Choices come from the library's own definitions (typer turns a Literal into a choice list);
+# only the model kinds are the command line's own names (``--model vae``).
+ModelKind = Literal["dense", "vae", "categorical"]
+ScaleMode = _choices.ScaleMode
+MetricName = _choices.Metric
+IndexKind = _choices.IndexKind
 
 
 JsonOpt = Annotated[

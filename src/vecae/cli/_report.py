@@ -38,7 +38,7 @@ def report(
     tasks: Annotated[
         str | None, typer.Option(help="Evaluation tasks, comma-separated (default: all usable).")
     ] = None,
-    metric: Annotated[MetricName, typer.Option(help="Neighbourhood metric.")] = MetricName.cosine,
+    metric: Annotated[MetricName, typer.Option(help="Neighbourhood metric.")] = "cosine",
     n_eval: Annotated[int, typer.Option(min=10, help="Evaluation rows (a sample).")] = 10_000,
     max_points: Annotated[
         int, typer.Option(min=10, help="Points on the map; a seeded sample beyond that.")
@@ -69,7 +69,7 @@ def report(
                     vectors,
                     keys=keys,
                     tasks=None if tasks is None else split_commas(tasks),
-                    metric=metric.value,
+                    metric=metric,
                     n_eval=n_eval,
                     random_state=seed,
                 )

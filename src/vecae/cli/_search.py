@@ -48,8 +48,8 @@ def index_build(
     model_dir: ModelDirArg,
     input: InputArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Index directory to write.")],
-    metric: Annotated[MetricName, typer.Option(help="Similarity.")] = MetricName.cosine,
-    kind: Annotated[IndexKind, typer.Option(help="flat (exact), hnsw or ivf.")] = IndexKind.flat,
+    metric: Annotated[MetricName, typer.Option(help="Similarity.")] = "cosine",
+    kind: Annotated[IndexKind, typer.Option(help="flat (exact), hnsw or ivf.")] = "flat",
     hnsw_m: Annotated[int | None, typer.Option(min=2, help="HNSW graph degree.")] = None,
     ef_search: Annotated[int | None, typer.Option(min=1, help="HNSW search depth.")] = None,
     n_lists: Annotated[int | None, typer.Option(min=1, help="IVF cells.")] = None,
@@ -87,12 +87,12 @@ def index_build(
         "config_sha256": config_sha256(model_dir),
     }
     started = time.perf_counter()
-    with out.step(f"building a {kind.value} index over {len(keys):,} vectors"):
+    with out.step(f"building a {kind} index over {len(keys):,} vectors"):
         index = VectorIndex.build(
             encodings,
             keys,
-            metric=metric.value,
-            kind=kind.value,
+            metric=metric,
+            kind=kind,
             model_info=model_info,
             **only_set(hnsw_m=hnsw_m, ef_search=ef_search, n_lists=n_lists, n_probe=n_probe),
         )

@@ -7,11 +7,12 @@ checked against a hand-computed case and used on its own.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from vecae import _choices
 from vecae._exceptions import InputError
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "trustworthiness",
 ]
 
-Metric = Literal["cosine", "l2"]
+Metric = _choices.Metric
 
 # About 64 MiB of float32 scores per chunk: large enough for BLAS to be efficient,
 # small enough that 100k x 100k never materialises.
@@ -118,7 +119,7 @@ def exact_knn(
     B = as_matrix(base, "base")
     if Q.shape[1] != B.shape[1]:
         raise InputError(f"queries have width {Q.shape[1]} but base has width {B.shape[1]}")
-    if metric not in ("cosine", "l2"):
+    if metric not in _choices.METRICS:
         raise InputError(f"metric: expected 'cosine' or 'l2', got {metric!r}")
     n_q, n_b = Q.shape[0], B.shape[0]
     available = n_b - 1 if exclude_self else n_b
