@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from vecae._choices import SCALE_MODES
+
 __all__ = ["SCALE_MODES", "DenseScaler"]
 
-SCALE_MODES = ("none", "global", "feature")
 _EPS = 1e-12
 
 
