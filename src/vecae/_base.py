@@ -409,16 +409,27 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     # -- inference ----------------------------------------------------------------------------
 
     def _batches(self, source: BatchSource) -> Iterator[torch.Tensor]:
+        # Sources that can read a contiguous range directly (a slice, not a gather) do so.
+        span = getattr(source, "span", None)
         for start in range(0, source.n_rows, INFERENCE_BATCH):
-            yield source.batch(torch.arange(start, min(start + INFERENCE_BATCH, source.n_rows)))
+            stop = min(start + INFERENCE_BATCH, source.n_rows)
+            yield span(start, stop) if span is not None else source.batch(torch.arange(start, stop))
 
     def _map(self, source: BatchSource, fn: Callable[[torch.Tensor], torch.Tensor]) -> np.ndarray:
         self.module_.eval()
-        with torch.no_grad(), torch_threads(self.n_threads):
-            parts = [fn(batch).cpu().numpy() for batch in self._batches(source)]
-        if not parts:
+        out: np.ndarray | None = None
+        start = 0
+        # Results go straight into one preallocated array: no list of parts, no concatenate.
+        with torch.inference_mode(), torch_threads(self.n_threads):
+            for batch in self._batches(source):
+                part = fn(batch).cpu().numpy()
+                if out is None:
+                    out = np.empty((source.n_rows, *part.shape[1:]), dtype=np.float32)
+                out[start : start + len(part)] = part
+                start += len(part)
+        if out is None:
             return np.empty((0,), dtype=np.float32)
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return out
 
     def _scores(self, source: BatchSource) -> np.ndarray:
         return self._map(source, self._row_errors)

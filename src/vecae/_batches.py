@@ -45,6 +45,10 @@ class TensorSource:
     def batch(self, rows: torch.Tensor) -> torch.Tensor:
         return self.data.index_select(0, rows.to(self.data.device))
 
+    def span(self, start: int, stop: int) -> torch.Tensor:
+        """Rows ``start:stop`` as a view (the inference path; no gather)."""
+        return self.data[start:stop]
+
 
 class SparseSource:
     """Rows of a CSR matrix, densified one batch at a time (the whole matrix never is)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -74,11 +75,27 @@ class _DenseRows:
         self.scaler = scaler
         self.device = device
         self.n_rows = X.shape[0]
+        self._mean = torch.from_numpy(scaler.mean)
+        self._std = torch.from_numpy(scaler.std)
 
     def batch(self, rows: torch.Tensor) -> torch.Tensor:
-        block = self.X[rows.numpy()]
+        return self._model_space(self.X[rows.numpy()])
+
+    def span(self, start: int, stop: int) -> torch.Tensor:
+        """Rows ``start:stop`` by slicing (no gather copy): the inference path."""
+        return self._model_space(self.X[start:stop])
+
+    def _model_space(self, block: Any) -> torch.Tensor:
         if sp.issparse(block):
             block = block.toarray()
+        elif not self.scaler.normalize:
+            # The same IEEE float32 subtract and divide as DenseScaler.apply (bit-identical),
+            # but on torch's intra-op threads and without a NumPy temporary.
+            with warnings.catch_warnings():
+                # A read-only memory-mapped batch: torch warns, but nothing writes to it.
+                warnings.simplefilter("ignore", UserWarning)
+                x = torch.from_numpy(np.asarray(block, dtype=np.float32))
+            return torch.div(x - self._mean, self._std).to(self.device)
         return torch.from_numpy(self.scaler.apply(block)).to(self.device)
 
 

@@ -339,6 +339,10 @@ class StoreSource:
             return self._model_space(self.store.read(int(index[0]), int(index[-1]) + 1))
         return self._model_space(self.store.take(index))
 
+    def span(self, start: int, stop: int) -> torch.Tensor:
+        """Rows ``start:stop`` in model space, read as one range."""
+        return self._model_space(self.store.read(start, stop))
+
     def split(
         self, fraction: float, generator: torch.Generator
     ) -> tuple[ShuffledStream, TensorSource | None]:
