@@ -78,7 +78,7 @@ def test_without_data_the_histogram_uses_the_stored_training_scores(
 ) -> None:
     page = build_report(report_model[0])
     assert 'data-plot="map"' not in page
-    bars = re.findall(r"(\d+) rows</title></rect>", _plot(page, "anomaly"))
+    bars = re.findall(r"(\d+) quantiles</title></rect>", _plot(page, "anomaly"))
     assert sum(int(b) for b in bars) == len(report_model[0].score_quantiles_)
 
 

@@ -160,7 +160,9 @@ def _anomaly_section(
     threshold = float(model.threshold_)
     if scores is None:
         quantiles = np.asarray(model.score_quantiles_, dtype=np.float64)
-        chart = histogram(quantiles, title="Training anomaly scores", threshold=threshold)
+        chart = histogram(
+            quantiles, title="Training anomaly scores", threshold=threshold, y_label="quantiles"
+        )
         caption = (
             "Distribution of the training rows' scores, drawn from the 1001 quantiles stored in "
             "the model; pass DATA to score your own rows and list the top outliers."

@@ -217,6 +217,7 @@ def histogram(
     threshold: float | None = None,
     bins: int = 50,
     x_label: str = "anomaly score",
+    y_label: str = "rows",
 ) -> str:
     """Counts per bin (log y when counts span > 100x) and the threshold as a red line."""
     finite = values[np.isfinite(values)]
@@ -232,7 +233,7 @@ def histogram(
         (1 if log_y else 0, float(counts.max())),
         log_y=log_y,
     )
-    parts = [frame.axes(x_label, "rows (log scale)" if log_y else "rows")]
+    parts = [frame.axes(x_label, f"{y_label} (log scale)" if log_y else y_label)]
     for count, left, right in zip(counts, edges[:-1], edges[1:], strict=True):
         if count == 0:
             continue
@@ -241,7 +242,8 @@ def histogram(
             f'<rect data-role="bar" x="{frame.x(float(left)):.1f}" y="{top:.1f}" '
             f'width="{max(frame.x(float(right)) - frame.x(float(left)) - 1, 1):.1f}" '
             f'height="{max(frame.bottom - top, 1):.1f}" fill="{HIGHLIGHT}">'
-            f"<title>{_fmt(float(left))} to {_fmt(float(right))}: {int(count)} rows</title></rect>"
+            f"<title>{_fmt(float(left))} to {_fmt(float(right))}: {int(count)} {y_label}</title>"
+            "</rect>"
         )
     if threshold is not None and math.isfinite(threshold):
         px = frame.x(threshold)
@@ -249,8 +251,8 @@ def histogram(
             f'<line data-role="threshold" x1="{px:.1f}" y1="{frame.top}" x2="{px:.1f}" '
             f'y2="{frame.bottom}" stroke="#d62728" stroke-width="2" stroke-dasharray="6 3">'
             f"<title>threshold {_fmt(threshold)}</title></line>"
-            f'<text x="{px - 4:.1f}" y="{frame.top - 8}" text-anchor="end" class="marker-text" '
-            f'fill="#d62728">threshold {_fmt(threshold)}</text>'
+            f'<text x="{px - 4:.1f}" y="{frame.top - 8}" text-anchor="end" '
+            f'style="font-size:11px;fill:#d62728">threshold {_fmt(threshold)}</text>'
         )
     return _svg("".join(parts), title)
 
