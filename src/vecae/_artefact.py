@@ -319,18 +319,19 @@ def check_destination(
         )
     if kind is None:
         if not target.is_file():
+            kind_of = "a directory" if target.is_dir() else "not a regular file"
             raise OutputExistsError(
-                f"{label}: is not a regular file; --overwrite replaces only files"
+                f"{label}: is {kind_of}; --overwrite replaces only a regular file"
             )
         return
     if not target.is_dir():
-        raise OutputExistsError(f"{label}: is not a vecae {what} directory; refusing to replace it")
+        raise OutputExistsError(f"{label}: is a file, not a vecae {what}; refusing to replace it")
     found = manifest_kind(target)
     if found != kind:
-        found_text = f"a {found} artefact" if found else "no vecae config.json"
+        found_text = f"it holds a {found} artefact" if found else "it has no vecae config.json"
         raise OutputExistsError(
-            f"{label}: is not a vecae {what} ({found_text}); vecae replaces only its own "
-            f"{what} directories"
+            f"{label}: is not a vecae {what} ({found_text}); --overwrite replaces only "
+            f"a vecae {what}"
         )
 
 
@@ -381,6 +382,21 @@ def _move_into_place(staging: Path, target: Path, *, is_dir: bool, replace: bool
         return
     os.link(staging, target)  # fails if target appeared meanwhile: no silent replace
     os.unlink(staging)
+
+
+def _apply_umask(root: Path) -> None:
+    """Give every file and directory under ``root`` the umask's modes.
+
+    Some writers (safetensors, FAISS, tempfile) create files ``0o600`` whatever the umask;
+    an artefact shared with a service or a colleague must get the same modes as any other
+    file the user creates.
+    """
+    mask = current_umask()
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        with contextlib.suppress(OSError):
+            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -437,6 +453,7 @@ def write_directory(
             raise _unwritable(label, target.parent, exc) from exc
         try:
             yield staging
+            _apply_umask(staging)
             _fsync_tree(staging)
             # Check again: something that is not ours may have appeared while we worked.
             check_destination(target, kind=kind, overwrite=overwrite, source=label)
@@ -512,6 +529,8 @@ class FileOutput:
     def commit(self) -> None:
         """Move the finished temporary file into place and remove the scratch files."""
         try:
+            with contextlib.suppress(OSError):
+                os.chmod(self.temp, 0o666 & ~current_umask())
             _fsync_tree(self.temp)
             check_destination(self.path, kind=None, overwrite=self.overwrite, source=self.source)
             _move_into_place(self.temp, self.path, is_dir=False, replace=self.overwrite)
