@@ -15,6 +15,7 @@ from vecae import InputError
 from vecae.io import (
     FORMATS,
     READ_FORMATS,
+    EmbeddingWriter,
     detect_format,
     iter_embeddings,
     read_embeddings,
@@ -210,3 +211,17 @@ def test_every_extension_detects_a_registered_format(tmp_path: Path, glove) -> N
 def test_suffix_lists_come_from_the_registry() -> None:
     assert table_suffixes() == (".parquet", ".pq", ".csv", ".tsv", ".tab")
     assert ".npy" in writable_suffixes() and ".vec" in writable_suffixes()
+
+
+# ------------------------------------------------------- checked once per pipeline
+
+
+def test_writer_trusts_unique_keys_from_a_stream(tmp_path: Path, glove) -> None:
+    vectors, words = glove
+    write_embeddings(tmp_path / "in.parquet", vectors, words)
+    stream = iter_embeddings(tmp_path / "in.parquet", batch_size=50)
+    with EmbeddingWriter(tmp_path / "out.parquet", None, 50, True, unique_keys=True) as writer:
+        for keys, batch in stream:
+            writer.write(keys, batch)
+    assert writer._dedup is None  # no second set of every key
+    assert read_embeddings(tmp_path / "out.parquet").keys == words

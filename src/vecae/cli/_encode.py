@@ -183,7 +183,10 @@ def encode(
             )
         # No n_rows_hint: duplicate keys (dropped while reading) would make it wrong, and
         # without it the .npy writer streams to disk instead of filling a memory map.
-        writer = EmbeddingWriter(output, out_format, width, stream.has_keys, overwrite=overwrite)
+        # unique_keys: the stream dropped duplicate keys already; the writer need not track them.
+        writer = EmbeddingWriter(
+            output, out_format, width, stream.has_keys, overwrite=overwrite, unique_keys=True
+        )
         with out.progress(f"encoding {input.name}", total=stream.n_rows) as advance, writer:
             for keys, vectors, Z in encoded_batches(model, model_dir, input, stream):
                 writer.write(keys, Z if dim is None else model._normalised(Z[:, :dim]))

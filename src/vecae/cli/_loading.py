@@ -95,10 +95,17 @@ def read_embeddings_for(
 def encoded_batches(
     model: Any, model_dir: Path, path: Path, stream: Any
 ) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
-    """``(keys, vectors, encodings)`` per batch; the width is checked on the data itself, so
-    a header that lies about the dimension is reported as such by the reader first."""
+    """``(keys, vectors, encodings)`` per batch.
+
+    The width is checked once, on the first batch's data: a header that lies about the
+    dimension is reported as such by the reader first, and readers keep every later batch as
+    wide as the first. (Finiteness and duplicate keys were checked by the stream already.)
+    """
+    checked = False
     for keys, vectors in stream:
-        check_width(path, int(vectors.shape[1]), model, model_dir)
+        if not checked:
+            check_width(path, int(vectors.shape[1]), model, model_dir)
+            checked = True
         encodings = model.transform(vectors)
         yield keys, vectors, encodings
 

@@ -360,11 +360,18 @@ class EmbeddingWriter:
         spill to a scratch file and copy at the end. A wrong hint is an error at close.
     overwrite
         Replace an existing file; otherwise :class:`OutputExistsError`.
+    unique_keys
+        The caller guarantees that no key repeats (the keys of an :class:`EmbeddingStream`,
+        which drops duplicates while reading): the writer then keeps no set of the keys seen,
+        so duplicates are checked once per pipeline, not twice.
 
     Examples
     --------
-    >>> with EmbeddingWriter("out.npy", None, dim=3, has_keys=False) as w:  # doctest: +SKIP
-    ...     w.write(None, batch)
+    >>> import numpy as np
+    >>> with EmbeddingWriter("out.npy", None, dim=3, has_keys=False) as w:
+    ...     w.write(None, np.ones((2, 3)))
+    >>> np.load("out.npy").shape
+    (2, 3)
     """
 
     def __init__(
@@ -375,13 +382,15 @@ class EmbeddingWriter:
         has_keys: bool,
         n_rows_hint: int | None = None,
         overwrite: bool = False,
+        *,
+        unique_keys: bool = False,
     ) -> None:
         self.source = str(path)
         self.format = format_for_writing(path, format)
         self._spec = FORMAT_REGISTRY[self.format]
         if self._spec.writer is None:
             raise input_error(
-                self.source, None, "sparse-npz cannot be streamed; use write_embeddings()"
+                self.source, None, f"{self.format} cannot be streamed; use write_embeddings()"
             )
         if dim < 1:
             raise input_error(self.source, None, f"dim must be positive, got {dim}")
@@ -394,7 +403,7 @@ class EmbeddingWriter:
         self.overwrite = overwrite
         self._output: FileOutput | None = None
         self._backend: BaseWriter | None = None
-        self._dedup = _Dedup(self.source, "row") if has_keys else None
+        self._dedup = _Dedup(self.source, "row") if has_keys and not unique_keys else None
         self._offered = 0  # rows passed to write(), before dropping duplicates
         # Fail early (before any work) if the output cannot be written.
         check_destination(
@@ -482,8 +491,7 @@ class EmbeddingWriter:
                     )
                 if self._spec.word_keys:
                     check_word_key(key, self.source, where[i])
-            assert self._dedup is not None
-            kept = self._dedup.keep(key_list, where)
+            kept = None if self._dedup is None else self._dedup.keep(key_list, where)
             if kept is not None:
                 key_list = [key_list[i] for i in kept]
                 array = array[kept]
