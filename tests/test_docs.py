@@ -23,6 +23,7 @@ def shell_commands(path: Path) -> list[str]:
     return [c for c in commands if not any(p.search(c) for p in SKIPPED)]
 
 
+@pytest.mark.slow  # every command starts a fresh interpreter: two-thirds of the suite's time
 @pytest.mark.parametrize("document", ["README.md", "docs/cli.md"])
 def test_shell_examples_run_in_order(document, tmp_path):
     commands = shell_commands(ROOT / document)
