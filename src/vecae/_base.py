@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
@@ -121,16 +121,20 @@ def check_hidden(hidden: object) -> tuple[int, ...]:
     InputError
         A width is not an integer (``2.5`` is not truncated), or is not in ``[1, MAX_WIDTH]``.
     """
+    if not isinstance(hidden, Iterable):
+        raise InputError(f"hidden must be a sequence of layer widths, got {hidden!r}")
     try:
-        widths = tuple(hidden)  # type: ignore[call-overload]
+        widths: tuple[object, ...] = tuple(hidden)
     except TypeError:
         raise InputError(f"hidden must be a sequence of layer widths, got {hidden!r}") from None
+    checked: list[int] = []
     for width in widths:
         if isinstance(width, bool) or not isinstance(width, Integral):
             raise InputError(f"hidden: every width must be an integer, got {width!r}")
         if not 1 <= int(width) <= MAX_WIDTH:
             raise InputError(f"hidden: every width must be in [1, {MAX_WIDTH}], got {width}")
-    return tuple(int(width) for width in widths)
+        checked.append(int(width))
+    return tuple(checked)
 
 
 class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]

@@ -728,4 +728,4 @@ class VectorIndex:
         for knob in knobs[config["kind"]]:
             if not isinstance(params.get(knob), int) or params[knob] < 1:
                 raise ModelFileError(f"{path}: params.{knob} is missing or not positive")
-        return cast(dict[str, Any], config)
+        return config

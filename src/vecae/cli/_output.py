@@ -56,7 +56,7 @@ DEBUG_ENV = "VECAE_DEBUG"
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Resources a command holds until it returns (the claims on its outputs).
-_COMMAND_STACK: ContextVar[contextlib.ExitStack[None] | None] = ContextVar(
+_COMMAND_STACK: ContextVar[contextlib.ExitStack[bool | None] | None] = ContextVar(
     "vecae_command_stack", default=None
 )
 
@@ -259,7 +259,8 @@ def claim_output(
     stack = _COMMAND_STACK.get()
     if stack is None:
         raise RuntimeError("claim_output() outside a guarded command")
-    target = stack.enter_context(_artefact.claim(path, make_parents=kind is not None))
+    claimed = _artefact.claim(path, make_parents=kind is not None)
+    target: Path = stack.enter_context(claimed)
     _artefact.check_destination(
         target,
         kind=kind,
