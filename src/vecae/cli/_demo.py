@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from rich.table import Table
 
+from vecae.cli._display import history_summary
 from vecae.cli._estimators import build_estimator
 from vecae.cli._output import Output
 
@@ -28,20 +29,6 @@ SHORT_NAMES = {
     "EN-MTurk-771": "MTurk",
 }
 N_NEIGHBOURS = 5
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    unit: np.ndarray = X / np.maximum(norms, 1e-12)
-    return unit
-
-
-def _neighbours(U: np.ndarray, words: list[str], row: int, k: int) -> list[str]:
-    sims = U @ U[row]
-    sims[row] = -np.inf
-    top = np.argpartition(-sims, k)[:k]
-    top = top[np.argsort(-sims[top], kind="stable")]
-    return [words[i] for i in top]
 
 
 def run_demo(
@@ -60,6 +47,7 @@ def run_demo(
         PCABaseline,
         WhitenedPCA,
         evaluate_word_similarity,
+        exact_knn,
     )
 
     started = time.perf_counter()
@@ -81,18 +69,18 @@ def run_demo(
     model.fit(X, callbacks=training_callbacks(out))
     Z = model.transform(X)
 
-    # Nearest neighbours before and after.
+    # Nearest neighbours before and after (cosine, the query word itself excluded).
     position = {w: i for i, w in enumerate(words)}
-    U_before, U_after = _unit(X), _unit(Z)
+    queries = np.asarray([position[w] for w in QUERY_WORDS if w in position], dtype=np.int64)
     k = min(N_NEIGHBOURS, len(words) - 1)
-    neighbours: dict[str, dict[str, list[str]]] = {}
-    for word in QUERY_WORDS:
-        if word in position:
-            row = position[word]
-            neighbours[word] = {
-                "original": _neighbours(U_before, words, row, k),
-                "vecae": _neighbours(U_after, words, row, k),
-            }
+    found = {
+        space: exact_knn(V[queries], V, k, "cosine", exclude_self=True, self_index=queries)[0]
+        for space, V in (("original", X), ("vecae", Z))
+    }
+    neighbours = {
+        words[row]: {space: [words[i] for i in found[space][q]] for space in found}
+        for q, row in enumerate(queries)
+    }
 
     # Word similarity: the encodings against the original vectors and the PCA family.
     with out.step("word similarity"):
@@ -120,14 +108,7 @@ def run_demo(
                 }
             )
 
-    training: dict[str, Any] = {
-        "epochs_run": int(model.n_epochs_),
-        "best_epoch": int(model.best_epoch_),
-        "stop_reason": model.stop_reason_,
-        "final_train_loss": model.history_["train_loss"][-1] if model.n_epochs_ else None,
-        "final_val_loss": model.history_["val_loss"][-1] if model.n_epochs_ else None,
-        "seconds": model.fit_seconds_,
-    }
+    training = history_summary(model)
     data: dict[str, Any] = {
         "words": len(words),
         "dim": int(X.shape[1]),
@@ -149,8 +130,8 @@ def run_demo(
     table.add_column("word", style="bold")
     table.add_column(f"original ({X.shape[1]}-d)")
     table.add_column(f"vecae ({latent_dim}-d)")
-    for word, found in neighbours.items():
-        table.add_row(word, ", ".join(found["original"]), ", ".join(found["vecae"]))
+    for word, lists in neighbours.items():
+        table.add_row(word, ", ".join(lists["original"]), ", ".join(lists["vecae"]))
     out.print(table)
 
     sim = Table(title="Word similarity (Spearman rho; higher is better)")
