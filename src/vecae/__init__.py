@@ -40,12 +40,14 @@ from vecae._version import __version__
 if typing.TYPE_CHECKING:
     from vecae._categorical import CategoricalAutoencoder
     from vecae._dense import Autoencoder, VariationalAutoencoder
+    from vecae._detector import AnomalyDetector
     from vecae._serialize import load
     from vecae._streaming import StreamedRows
     from vecae._train import Callback, EpochLog, PrintProgress
 
 # Public name -> the private module that defines it; imported on first access.
 _LAZY = {
+    "AnomalyDetector": "vecae._detector",
     "Autoencoder": "vecae._dense",
     "VariationalAutoencoder": "vecae._dense",
     "CategoricalAutoencoder": "vecae._categorical",
@@ -57,6 +59,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AnomalyDetector",
     "Autoencoder",
     "Callback",
     "CategoricalAutoencoder",

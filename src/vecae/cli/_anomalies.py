@@ -1,4 +1,11 @@
-"""``vecae anomalies``: score every row by reconstruction error and flag the outliers."""
+"""``vecae anomalies``: score every row as an anomaly and flag the outliers.
+
+Two forms. ``vecae anomalies INPUT -o FILE`` fits vecae's default outlier detector
+(:class:`vecae.AnomalyDetector`, the recipe chosen on ADBench and the 20 Newsgroups embedding
+sets) on INPUT and scores the same rows, the unsupervised protocol: the data may contain the
+anomalies. ``vecae anomalies MODEL_DIR INPUT -o FILE`` scores INPUT with a model saved by
+``vecae fit`` (its reconstruction error, or negative ELBO for a VAE).
+"""
 
 # No ``from __future__ import annotations`` here: typer reads the option types at runtime.
 
@@ -12,10 +19,8 @@ import typer
 from vecae.cli._display import ranked_table
 from vecae.cli._loading import is_table, load_model, read_embeddings_for
 from vecae.cli._options import (
-    InputArg,
     InputFormatOpt,
     JsonOpt,
-    ModelDirArg,
     OverwriteOpt,
     QuietOpt,
     ThreadsOpt,
@@ -46,26 +51,68 @@ def _write_table(path: Path, columns: dict[str, list[Any]], overwrite: bool) -> 
                 writer.writerows(zip(*(columns[n] for n in names), strict=True))
 
 
+def _fit_default(
+    path: Path,
+    input_format: str | None,
+    contamination: float | None,
+    threshold: float | None,
+    seed: int,
+    threads: int | None,
+    out: Output,
+) -> tuple[Any, Any]:
+    """Fit :class:`vecae.AnomalyDetector` on ``path`` and report its training-row scores."""
+    from vecae import AnomalyDetector
+    from vecae.anomaly import AnomalyReport
+    from vecae.io import read_embeddings
+
+    with out.step(f"reading {path}"):
+        emb = read_embeddings(path, input_format)
+    params: dict[str, Any] = {"random_state": seed, "n_threads": threads}
+    if contamination is not None:
+        params["contamination"] = contamination
+    with out.step(f"fitting the default detector on {len(emb):,} rows"):
+        detector = AnomalyDetector(**params).fit(np.asarray(emb.vectors))
+    scores = detector.decision_scores_
+    limit = float(detector.threshold_ if threshold is None else threshold)
+    report = AnomalyReport(keys=None, scores=scores, flags=scores > limit, threshold=limit)
+    return report, emb.keys
+
+
 @guarded
 def anomalies(
-    model_dir: ModelDirArg,
-    input: InputArg,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Scores file: .csv, .tsv or .parquet.")
     ],
+    first: Annotated[
+        Path,
+        typer.Argument(
+            metavar="MODEL_DIR_OR_INPUT",
+            help="INPUT alone: fit the default detector on it. MODEL_DIR INPUT: use that model.",
+        ),
+    ],
+    second: Annotated[
+        Path | None,
+        typer.Argument(metavar="[INPUT]", help="The embeddings to score with MODEL_DIR."),
+    ] = None,
     contamination: Annotated[
         float | None,
         typer.Option(help="Flag this share, as a quantile of the model's training scores."),
     ] = None,
     threshold: Annotated[float | None, typer.Option(help="Flag scores above this.")] = None,
     top: Annotated[int, typer.Option(min=0, help="How many top anomalies to print.")] = 20,
+    seed: Annotated[
+        int, typer.Option(help="Random seed of the default detector (INPUT-only form).")
+    ] = 0,
     input_format: InputFormatOpt = None,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Score every row of INPUT as an anomaly; write key, score, flag; print the top ones."""
+    """Score every row of INPUT as an anomaly; write key, score, flag; print the top ones.
+
+    With INPUT alone, fit the default detector on INPUT; with MODEL_DIR INPUT, use that model.
+    """
     from vecae.anomaly import score_anomalies
 
     out = Output(json_mode=json_output, quiet=quiet)
@@ -73,16 +120,26 @@ def anomalies(
         raise CliError("give --contamination or --threshold, not both")
     if threshold is not None and not math.isfinite(threshold):
         raise CliError(f"--threshold must be a finite number, got {threshold}")
-    claim_output(output, overwrite, inputs=[model_dir, input])
-    model = load_model(model_dir, threads)
-    emb = read_embeddings_for(model, model_dir, input, input_format, out)
-    with out.step(f"scoring {len(emb):,} rows"):
-        report = score_anomalies(
-            model, emb.vectors, emb.keys, threshold=threshold, contamination=contamination
+    if contamination is not None and not 0.0 < contamination <= 0.5:
+        raise CliError(f"--contamination must be in (0, 0.5], got {contamination}")
+    if second is None:
+        claim_output(output, overwrite, inputs=[first])
+        report, keys_in = _fit_default(
+            first, input_format, contamination, threshold, seed, threads, out
         )
+    else:
+        model_dir, input = first, second
+        claim_output(output, overwrite, inputs=[model_dir, input])
+        model = load_model(model_dir, threads)
+        emb = read_embeddings_for(model, model_dir, input, input_format, out)
+        with out.step(f"scoring {len(emb):,} rows"):
+            report = score_anomalies(
+                model, emb.vectors, emb.keys, threshold=threshold, contamination=contamination
+            )
+        keys_in = emb.keys
     scores = np.asarray(report.scores, dtype=np.float64)
     flags = np.asarray(report.flags, dtype=bool)
-    keys = list(emb.keys) if emb.keys is not None else [str(i) for i in range(len(scores))]
+    keys = list(keys_in) if keys_in is not None else [str(i) for i in range(len(scores))]
     _write_table(
         output,
         {"key": keys, "score": scores.tolist(), "flag": flags.astype(int).tolist()},
