@@ -105,9 +105,8 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open cycles: vecae._base -> vecae._serialize (BaseAutoencoder.save imports it "
-    "lazily) -> vecae._base, and vecae.distributed._ray <-> vecae.distributed._shards; strict, "
-    "so this marker must go when they do",
+    reason="open cycle: vecae.distributed._ray <-> vecae.distributed._shards; strict, "
+    "so this marker must go when it does",
 )
 def test_no_import_cycles() -> None:
     assert _cycle(_graph()) is None

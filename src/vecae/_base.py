@@ -27,6 +27,7 @@ from torch import nn
 
 from vecae._batches import BatchSource, SubsetSource
 from vecae._exceptions import DimensionMismatchError, InputError, TrainingDivergedError
+from vecae._kinds import register
 from vecae._objectives import Corruption, Reconstruction
 from vecae._train import (
     LR_SCHEDULES,
@@ -146,7 +147,6 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     #: The model family's public name ("dense", "variational", "categorical").
     kind: ClassVar[str]
-    _registry: ClassVar[dict[str, type[BaseAutoencoder]]] = {}
     # The family's network (DenseNet, VariationalNet or CategoricalNet). Typed loosely because
     # each family calls its own methods on it and nn.Module attribute access is untyped anyway.
     module_: Any
@@ -179,7 +179,12 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         super().__init_subclass__(**kwargs)
         kind = cls.__dict__.get("kind")
         if isinstance(kind, str):
-            BaseAutoencoder._registry[kind] = cls
+            register(kind, cls)
+
+    def _validate_params(self) -> None:
+        """scikit-learn's constraint checks, plus the layer widths it cannot express."""
+        super()._validate_params()
+        check_hidden(self.hidden)
 
     # -- what a concrete estimator provides ---------------------------------------------------
 
@@ -251,7 +256,6 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             The fitted estimator.
         """
         self._validate_params()
-        check_hidden(self.hidden)
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         generator = torch.Generator().manual_seed(seed)
         self.device_ = resolve_device(self.device)

@@ -23,12 +23,11 @@ verified weights file holds. Nothing is pickled and nothing is read with ``torch
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import safetensors
@@ -38,18 +37,16 @@ import sklearn
 import torch
 
 from vecae import _artefact
-from vecae._base import BaseAutoencoder, check_hidden
 from vecae._exceptions import ModelFileError
+from vecae._kinds import model_kinds
 from vecae._preprocess import DenseScaler
 from vecae._train import resolve_device
 
-__all__ = ["FORMAT_VERSION", "config_of", "estimator_classes", "load", "save_model"]
+__all__ = ["FORMAT_VERSION", "config_of", "load", "save_model"]
 
 FORMAT_VERSION = 1
 WEIGHTS = "weights.safetensors"
 PREPROCESSING = "preprocessing.safetensors"
-# Modules that define the built-in families; importing one registers its kinds.
-_FAMILY_MODULES = ("vecae._dense", "vecae._categorical")
 
 _FITTED_SCALARS = (
     "n_features_in_",
@@ -62,11 +59,8 @@ _FITTED_SCALARS = (
 )
 
 
-def estimator_classes() -> dict[str, type[BaseAutoencoder]]:
-    """Every registered model kind, by name."""
-    for module in _FAMILY_MODULES:
-        importlib.import_module(module)
-    return dict(BaseAutoencoder._registry)
+if TYPE_CHECKING:
+    from vecae._base import BaseAutoencoder
 
 
 def _jsonable(value: Any) -> Any:
@@ -205,7 +199,7 @@ def _load(directory: Path, device: str | None) -> BaseAutoencoder:
 def _estimator_from_config(
     config: dict[str, Any], config_path: Path, device: str | None
 ) -> BaseAutoencoder:
-    classes = estimator_classes()
+    classes = model_kinds()
     kind = config.get("kind")
     if kind not in classes:
         raise ModelFileError(
@@ -222,9 +216,8 @@ def _estimator_from_config(
     if device is not None:
         params["device"] = device
     try:
-        model = cls(**params)
-        model._validate_params()
-        check_hidden(model.hidden)
+        model: BaseAutoencoder = cls(**params)
+        model._validate_params()  # includes the layer widths
     except (TypeError, ValueError) as exc:  # includes sklearn's InvalidParameterError
         message = " ".join(str(exc).split())
         raise ModelFileError(
