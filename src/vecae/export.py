@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from vecae._artefact import FileOutput
 from vecae._exceptions import InputError, require
 
 __all__ = ["export_onnx"]
@@ -109,8 +109,9 @@ def export_onnx(
     ------
     InputError
         An unfitted or categorical model, or an unknown ``part``.
-    FileExistsError
-        ``path`` exists and ``overwrite`` is false.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false, is not a regular file, or another process
+        is writing it (see :mod:`vecae._artefact`).
     MissingDependencyError
         onnx / onnxscript are not installed.
 
@@ -129,17 +130,12 @@ def export_onnx(
             "(Autoencoder or VariationalAutoencoder)"
         )
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target}: already exists; pass overwrite=True to replace it")
     wrapper = (_Encoder(model) if part == "encoder" else _Decoder(model)).cpu().eval()
     width = int(model.n_features_in_) if part == "encoder" else int(model.latent_dim)
     name, output = ("vectors", "codes") if part == "encoder" else ("codes", "vectors")
     example = torch.zeros((2, width), dtype=torch.float32)
     batch = torch.export.Dim("batch")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    temp = Path(temp_name)
+    destination = FileOutput(target, overwrite=overwrite)  # claimed before the export
     try:
         with torch.no_grad(), _quiet_exporter():
             program = torch.onnx.export(
@@ -155,8 +151,9 @@ def export_onnx(
             )
         if program is None:  # pragma: no cover - dynamo=True always returns a program
             raise RuntimeError("torch.onnx.export returned no program")
-        program.save(str(temp), external_data=False)
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+        program.save(str(destination.temp), external_data=False)
+    except BaseException:
+        destination.abort()
+        raise
+    destination.commit()
     return target

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -102,22 +101,13 @@ def write_html(path: str | os.PathLike[str], text: str, *, overwrite: bool = Fal
 
     Raises
     ------
-    FileExistsError
-        ``path`` exists and ``overwrite`` is false.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false, is not a regular file, or another process
+        is writing it (see :mod:`vecae._artefact`).
     """
+    from vecae._artefact import FileOutput
+
+    with FileOutput(path, overwrite=overwrite) as output:
+        output.temp.write_text(text, encoding="utf-8")
     target = Path(path)
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target}: already exists; pass overwrite=True to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp creates 0o600; a report is an ordinary output, so follow the umask.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(name, 0o666 & ~mask)
-        os.replace(name, target)
-    finally:
-        Path(name).unlink(missing_ok=True)
     return target
