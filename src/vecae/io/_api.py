@@ -229,6 +229,14 @@ def iter_embeddings(
     InputError
         Missing or unreadable file, unknown format, or bad content (the message names the
         line or row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> write_embeddings("v.npy", np.arange(10, dtype=np.float32).reshape(5, 2))
+    >>> stream = iter_embeddings("v.npy", batch_size=2)
+    >>> stream.n_rows, stream.dim, [len(vectors) for _, vectors in stream]
+    (5, 2, [2, 2, 1])
     """
     reader = _open_reader(path, format, key_column, vector_column, keys_file)
     return EmbeddingStream(reader, batch_size)
@@ -282,6 +290,18 @@ def read_embeddings(
     -----
     DuplicateKeyWarning
         A key repeats; the first occurrence is kept.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> _ = pathlib.Path("words.txt").write_text("cat 0.5 1.0\\ndog 0.25 -1.5\\n")
+    >>> emb = read_embeddings("words.txt")  # GloVe text: no header line
+    >>> emb.keys, emb.vectors.tolist()
+    (['cat', 'dog'], [[0.5, 1.0], [0.25, -1.5]])
+    >>> read_embeddings("missing.npy")
+    Traceback (most recent call last):
+    ...
+    vecae._exceptions.InputError: missing.npy: file not found
     """
     reader = _open_reader(path, format, key_column, vector_column, keys_file)
     whole = reader.read_all(mmap=mmap)
@@ -325,6 +345,14 @@ def read_sparse(path: str | os.PathLike[str]) -> tuple[sp.csr_matrix, list[str] 
     ------
     InputError
         Missing or unreadable file, not a sparse save, no rows, or non-finite values.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> write_embeddings("bags.npz", sp.identity(3, format="csr"), ["a", "b", "c"])
+    >>> matrix, keys = read_sparse("bags.npz")
+    >>> matrix.nnz, keys
+    (3, ['a', 'b', 'c'])
     """
     source = str(path)
     matrix, keys = load_sparse(check_input_path(path), source)
@@ -585,6 +613,17 @@ def write_embeddings(
     -----
     DuplicateKeyWarning
         A key repeats; only its first row is written.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> write_embeddings("v.parquet", np.ones((2, 4)), ["a", "b"])
+    >>> read_embeddings("v.parquet").keys
+    ['a', 'b']
+    >>> write_embeddings("v.parquet", np.ones((2, 4)), ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    vecae._exceptions.OutputExistsError: v.parquet: output already exists; ...
     """
     source = str(path)
     is_sparse = sp.issparse(vectors)

@@ -169,6 +169,14 @@ def read_categorical_table(
     ------
     InputError
         Missing file, unknown column, ragged CSV row, empty table, or missing key.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> _ = pathlib.Path("pets.csv").write_text("id,colour,size\\nrex,brown,large\\ntom,black,\\n")
+    >>> table = read_categorical_table("pets.csv", key_column="id")
+    >>> table.keys, table.columns["colour"].tolist(), table.columns["size"].tolist()
+    (['rex', 'tom'], ['brown', 'black'], ['large', ''])
     """
     wanted = None if columns is None else list(columns)
     if wanted is not None and key_column is not None and key_column not in wanted:
@@ -215,6 +223,14 @@ def read_interactions(
     ------
     InputError
         Missing file or column, ragged row, missing id, non-numeric or non-finite weight.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> _ = pathlib.Path("plays.csv").write_text("user,item\\nann,song1\\nann,song2\\nbob,song1\\n")
+    >>> plays = read_interactions("plays.csv")
+    >>> plays.users.tolist(), plays.items.tolist(), plays.weights.tolist()
+    (['ann', 'ann', 'bob'], ['song1', 'song2', 'song1'], [1.0, 1.0, 1.0])
     """
     wanted = [user_col, item_col] + ([weight_col] if weight_col is not None else [])
     source, _, data, unit = _read_table(path, wanted)
