@@ -49,6 +49,7 @@ def _script(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_installed_script_bad_input_has_no_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "missing.txt"
     proc = _script("fit", str(missing), "-o", str(tmp_path / "m"))
@@ -58,6 +59,7 @@ def test_installed_script_bad_input_has_no_traceback(tmp_path: Path) -> None:
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_debug_env_shows_the_traceback(tmp_path: Path) -> None:
     proc = _script(
         "fit", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "m"), env={"VECAE_DEBUG": "1"}
@@ -111,6 +113,7 @@ def test_unexpected_errors_get_one_line_and_a_debug_hint(monkeypatch: pytest.Mon
     )
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch
 def test_module_entry_point(model_dir: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "vecae.cli", "info", str(model_dir), "--json"],

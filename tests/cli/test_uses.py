@@ -203,6 +203,7 @@ def test_recommend_unknown_user(recommender_dir: Path) -> None:
     assert "'nobody'" in error_line(run_vecae("recommend", recommender_dir, "--user", "nobody"))
 
 
+@pytest.mark.slow  # trains the recommender and both baselines on the whole interaction file
 def test_recommender_evaluate_reports_both_baselines(interactions: Path) -> None:
     run = run_vecae(
         "recommender",
