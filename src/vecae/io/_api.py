@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,6 +91,9 @@ def _non_finite_error(source: str, where: str) -> Exception:
     return input_error(source, where, "non-finite value (NaN, Inf, or beyond float32 range)")
 
 
+_Rows = TypeVar("_Rows", np.ndarray, sp.csr_matrix)
+
+
 class _Dedup:
     """Drops repeated keys (keeping the first) and warns once per file."""
 
@@ -122,6 +125,18 @@ class _Dedup:
             kept.append(i)
         return kept
 
+    def apply(self, keys: list[str], rows: _Rows, where: Sequence[int]) -> tuple[list[str], _Rows]:
+        """``keys`` and ``rows`` without the rows whose key was seen before (first kept)."""
+        kept = self.keep(keys, where)
+        if kept is None:
+            return keys, rows
+        return [keys[i] for i in kept], rows[kept]
+
+
+def _unique(keys: list[str], rows: _Rows, source: str, unit: str) -> tuple[list[str], _Rows]:
+    """A whole array's keys and rows with duplicate keys dropped (first kept), warning once."""
+    return _Dedup(source, unit).apply(keys, rows, range(1, len(keys) + 1))
+
 
 def _clean(reader: BaseReader, batches: Iterator[RawBatch]) -> Iterator[RawBatch]:
     """Check finiteness (naming the line) and drop duplicate keys, batch by batch."""
@@ -132,7 +147,7 @@ def _clean(reader: BaseReader, batches: Iterator[RawBatch]) -> Iterator[RawBatch
             raise _non_finite_error(reader.source, f"{reader.unit} {batch.where[bad]}")
         if dedup is not None and batch.keys is not None:
             kept = dedup.keep(batch.keys, batch.where)
-            if kept is not None:
+            if kept is not None:  # the rows' line numbers go with them, for later errors
                 batch = RawBatch(
                     [batch.keys[i] for i in kept],
                     batch.vectors[kept],
@@ -311,10 +326,7 @@ def read_embeddings(
         if bad is not None:
             raise _non_finite_error(reader.source, f"{reader.unit} {bad + 1}")
         if keys is not None:
-            kept = _Dedup(reader.source, reader.unit).keep(keys, range(1, len(keys) + 1))
-            if kept is not None:
-                keys = [keys[i] for i in kept]
-                vectors = vectors[kept]
+            keys, vectors = _unique(keys, vectors, reader.source, reader.unit)
         return Embeddings(vectors=vectors, keys=keys, source=reader.source)
     # One preallocated array filled batch by batch: the file is never held twice. (For the
     # word2vec family this is the fallback when gensim's result was not accepted.)
@@ -357,10 +369,7 @@ def read_sparse(path: str | os.PathLike[str]) -> tuple[sp.csr_matrix, list[str] 
     source = str(path)
     matrix, keys = load_sparse(check_input_path(path), source)
     if keys is not None:
-        kept = _Dedup(source, "row").keep(keys, range(1, len(keys) + 1))
-        if kept is not None:
-            keys = [keys[i] for i in kept]
-            matrix = matrix[kept]
+        keys, matrix = _unique(keys, matrix, source, "row")
     return matrix, keys
 
 
@@ -519,10 +528,8 @@ class EmbeddingWriter:
                     )
                 if self._spec.word_keys:
                     check_word_key(key, self.source, where[i])
-            kept = None if self._dedup is None else self._dedup.keep(key_list, where)
-            if kept is not None:
-                key_list = [key_list[i] for i in kept]
-                array = array[kept]
+            if self._dedup is not None:
+                key_list, array = self._dedup.apply(key_list, array, where)
         elif keys is not None:
             raise input_error(self.source, f"row {first}", "keys given but has_keys=False")
         self._offered += m
@@ -666,10 +673,7 @@ def _write_sparse(
         raise _non_finite_error(source, f"row {row}")
     key_list = None if keys is None else list(keys)
     if key_list is not None:
-        kept = _Dedup(source, "row").keep(key_list, range(1, len(key_list) + 1))
-        if kept is not None:
-            key_list = [key_list[i] for i in kept]
-            matrix = matrix[kept]
+        key_list, matrix = _unique(key_list, matrix, source, "row")
     output = FileOutput(Path(path), overwrite=overwrite)
     try:
         save_sparse(output.temp, matrix, key_list)
