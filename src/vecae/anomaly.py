@@ -27,11 +27,44 @@ class AnomalyReport:
     flags: np.ndarray
     threshold: float
 
+    def _order(self, n: int) -> np.ndarray:
+        # Highest score first; ties keep file order.
+        order: np.ndarray = np.argsort(-self.scores, kind="stable")[: max(0, n)]
+        return order
+
     def top(self, n: int) -> list[tuple[str | int, float]]:
         """The ``n`` highest-scoring rows as ``(key or row index, score)``, highest first."""
-        order = np.argsort(-self.scores, kind="stable")[: max(0, n)]
         names: Sequence[str | int] = self.keys if self.keys is not None else range(len(self.scores))
-        return [(names[i], float(self.scores[i])) for i in order]
+        return [(names[i], float(self.scores[i])) for i in self._order(n)]
+
+    def names(self) -> list[str]:
+        """The key of each row, or its 0-based row number as text when there are no keys."""
+        return list(self.keys) if self.keys is not None else [str(i) for i in range(len(self))]
+
+    def ranked(self, n: int) -> list[tuple[str, float, bool]]:
+        """The ``n`` highest-scoring rows as ``(name, score, flagged)``, highest first.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> report = AnomalyReport(["a", "b", "c"], np.array([0.1, 0.9, 0.5]),
+        ...                        np.array([False, True, False]), threshold=0.8)
+        >>> report.ranked(2)
+        [('b', 0.9, True), ('c', 0.5, False)]
+        """
+        names = self.names()
+        return [(names[i], float(self.scores[i]), bool(self.flags[i])) for i in self._order(n)]
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The report as table columns ``key``, ``score``, ``flag`` (0/1), in row order."""
+        return {
+            "key": self.names(),
+            "score": np.asarray(self.scores, dtype=np.float64).tolist(),
+            "flag": np.asarray(self.flags, dtype=bool).astype(int).tolist(),
+        }
+
+    def __len__(self) -> int:
+        return len(self.scores)
 
     @property
     def n_flagged(self) -> int:

@@ -59,7 +59,7 @@ def _fit_default(
     seed: int,
     threads: int | None,
     out: Output,
-) -> tuple[Any, Any]:
+) -> Any:
     """Fit :class:`vecae.AnomalyDetector` on ``path`` and report its training-row scores."""
     from vecae import AnomalyDetector
     from vecae.anomaly import AnomalyReport
@@ -74,8 +74,7 @@ def _fit_default(
         detector = AnomalyDetector(**params).fit(np.asarray(emb.vectors))
     scores = detector.decision_scores_
     limit = float(detector.threshold_ if threshold is None else threshold)
-    report = AnomalyReport(keys=None, scores=scores, flags=scores > limit, threshold=limit)
-    return report, emb.keys
+    return AnomalyReport(keys=emb.keys, scores=scores, flags=scores > limit, threshold=limit)
 
 
 @guarded
@@ -124,9 +123,7 @@ def anomalies(
         raise CliError(f"--contamination must be in (0, 0.5], got {contamination}")
     if second is None:
         claim_output(output, overwrite, inputs=[first])
-        report, keys_in = _fit_default(
-            first, input_format, contamination, threshold, seed, threads, out
-        )
+        report = _fit_default(first, input_format, contamination, threshold, seed, threads, out)
     else:
         model_dir, input = first, second
         claim_output(output, overwrite, inputs=[model_dir, input])
@@ -136,21 +133,12 @@ def anomalies(
             report = score_anomalies(
                 model, emb.vectors, emb.keys, threshold=threshold, contamination=contamination
             )
-        keys_in = emb.keys
-    scores = np.asarray(report.scores, dtype=np.float64)
-    flags = np.asarray(report.flags, dtype=bool)
-    keys = list(keys_in) if keys_in is not None else [str(i) for i in range(len(scores))]
-    _write_table(
-        output,
-        {"key": keys, "score": scores.tolist(), "flag": flags.astype(int).tolist()},
-        overwrite,
-    )
-    order = np.argsort(-scores, kind="stable")[:top]
-    ranked = [(keys[i], float(scores[i]), bool(flags[i])) for i in order]
+    _write_table(output, report.columns(), overwrite)
+    ranked = report.ranked(top)
     summary = {
         "output": str(output),
-        "rows": len(scores),
-        "flagged": int(flags.sum()),
+        "rows": len(report),
+        "flagged": report.n_flagged,
         "threshold": float(report.threshold),
         "top": [{"key": kk, "score": s, "flag": f} for kk, s, f in ranked],
     }
@@ -164,4 +152,4 @@ def anomalies(
             ((kk, f"{s:.5g}", "yes" if f else "") for kk, s, f in ranked),
         )
     )
-    out.print(f"{summary['flagged']:,} of {len(scores):,} rows flagged; scores written to {output}")
+    out.print(f"{report.n_flagged:,} of {len(report):,} rows flagged; scores written to {output}")
