@@ -10,7 +10,8 @@ Usage (from the repository root, offline; needs ``pip install -e '.[bench]'``)::
 14 classical tabular sets and 20 Newsgroups as BERT and RoBERTa embeddings. Unsupervised
 protocol: fit on all rows, score all rows (each detector's ``decision_scores_``), AUROC.
 PyOD's detectors run with their defaults (constant columns dropped for PyOD PCA, which
-otherwise returns NaN; ``verbose=0``). vecae's default detector is
+otherwise returns NaN, and on rank-deficient data only as many components as the rank;
+``verbose=0``). vecae's default detector is
 ``vecae.AnomalyDetector()``, which is also what ``vecae anomalies INPUT -o FILE`` fits.
 
 **Recommendations.** MovieLens-100k (ratings >= 4, users with at least 5 of them;
@@ -70,7 +71,15 @@ def _pyod(name: str) -> Detector:
             "ECOD": lambda: ECOD(),
             "PCA": lambda: PCA(random_state=seed),
         }[name]()
-        return np.asarray(model.fit(X).decision_scores_, dtype=np.float64)
+        scores = np.asarray(model.fit(X).decision_scores_, dtype=np.float64)
+        if name == "PCA" and not np.isfinite(scores).all():
+            # Rank-deficient data (e.g. mnist): PyOD divides by zero-variance components.
+            # Keep only as many components as the standardised data has rank.
+            standard = (X - X.mean(axis=0)) / X.std(axis=0)
+            rank = int(np.linalg.matrix_rank(standard))
+            model = PCA(n_components=rank, random_state=seed)
+            scores = np.asarray(model.fit(X).decision_scores_, dtype=np.float64)
+        return scores
 
     return run
 
@@ -327,6 +336,62 @@ def _report_recommend(cache: dict[str, list[float]], data_name: str, seeds: list
                 print(f"default beats {peer} on both metrics in {wins} of {len(seeds)} seeds")
 
 
+# ------------------------------------------------------------------------------------ speed
+
+
+def run_speed(args: argparse.Namespace) -> None:
+    """The issue's two speed targets: EASE fit on MovieLens-100k, `vecae anomalies` on 100k x 384.
+
+    The 100k x 384 input is every all-MiniLM-L6-v2 sentence vector that
+    ``benchmarks/quality.py --part sentences`` caches (46,028 real vectors), stacked with
+    copies carrying Gaussian jitter (std 0.01) up to 100,000 rows: real geometry, and a fit plus
+    scoring cost that does not depend on the jitter.
+    """
+    import subprocess
+
+    from vecae.recommend import EASERecommender
+
+    interactions = movielens_100k(args.data)
+    for label, make in (
+        ("l2=300", lambda: EASERecommender(l2=300.0)),
+        ("l2 auto", EASERecommender),
+    ):
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            make().fit(interactions.matrix)
+            times.append(time.perf_counter() - start)
+        print(
+            f"EASE fit on MovieLens-100k ({interactions.n_users} x {interactions.n_items}), "
+            f"{label}: median {statistics.median(times):.2f} s of {times}"
+        )
+    cache = ROOT / "out" / "quality" / "cache" / "minilm_sentences.npz"
+    if not cache.exists():
+        cache = ROOT / "out" / "cache" / "minilm_sentences.npz"
+    if not cache.exists():
+        print(f"skipping the anomalies timing: run benchmarks/quality.py first ({cache} missing)")
+        return
+    with np.load(cache, allow_pickle=False) as data:
+        real = np.vstack([data[k] for k in data.files if data[k].ndim == 2]).astype(np.float32)
+    rng = np.random.default_rng(0)
+    extra = real[rng.integers(0, len(real), 100_000 - len(real))]
+    X = np.vstack([real, extra + rng.normal(0, 0.01, extra.shape).astype(np.float32)])
+    vectors = CACHE / "speed_100k_384.npy"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(vectors, X)
+    command = [sys.executable, "-m", "vecae.cli", "anomalies", str(vectors)]
+    command += ["-o", str(CACHE / "speed_scores.csv"), "--overwrite", "--quiet"]
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    print(
+        f"vecae anomalies on {X.shape[0]:,} x {X.shape[1]} (fit + score + write, whole "
+        f"process): median {statistics.median(times):.1f} s of {[round(t, 1) for t in times]}"
+    )
+
+
 # ---------------------------------------------------------------------------------- plumbing
 
 
@@ -365,7 +430,8 @@ def _versions() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["anomaly", "recommend", "all"], default="all")
+    parser.add_argument("--part", choices=["anomaly", "recommend", "speed", "all"], default="all")
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats (--part speed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="*", help="substrings of method names to run")
     parser.add_argument("--sets", nargs="*", help="substrings of data set names to run")
@@ -387,6 +453,8 @@ def main() -> None:
         run_anomaly(args)
     if args.part in ("recommend", "all"):
         run_recommend(args)
+    if args.part in ("speed", "all"):
+        run_speed(args)
 
 
 if __name__ == "__main__":
