@@ -37,8 +37,10 @@ __all__ = [
     "NonFiniteLoss",
     "Objective",
     "PrintProgress",
+    "Replica",
     "TrainResult",
     "TrainerConfig",
+    "current_replica",
     "epoch_batches",
     "make_optimizer",
     "resolve_device",
@@ -256,21 +258,78 @@ class NonFiniteLoss(Exception):
         self.value = value
 
 
+@dataclass(frozen=True)
+class Replica:
+    """This process's place in a data-parallel group (``torch.distributed``, e.g. torchrun).
+
+    Every replica holds the same weights and draws the same batch order; each takes every
+    ``world``-th row of each global batch, and the gradients are summed across replicas with
+    weights ``local rows / global rows`` before the optimiser step, so one step is the step
+    of one process on the whole global batch, up to float rounding.
+    """
+
+    rank: int
+    world: int
+
+    def all_sum(self, values: Sequence[float]) -> list[float]:
+        import torch.distributed as dist
+
+        tensor = torch.tensor(list(values), dtype=torch.float64)
+        dist.all_reduce(tensor)
+        return [float(v) for v in tensor.tolist()]
+
+    def reduce_gradients(self, module: nn.Module, weight: float) -> None:
+        import torch.distributed as dist
+
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads]) * weight  # one all-reduce, not many
+        dist.all_reduce(flat)
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+
+def current_replica() -> Replica | None:
+    """The data-parallel group this process trains in, if ``torch.distributed`` is set up."""
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_initialized():
+        return None
+    world = dist.get_world_size()
+    return Replica(dist.get_rank(), world) if world > 1 else None
+
+
 def epoch_batches(
-    source: BatchSource, batch_size: int, generator: torch.Generator
-) -> Iterator[torch.Tensor]:
-    """One epoch of shuffled training batches from ``source``.
+    source: BatchSource,
+    batch_size: int,
+    generator: torch.Generator,
+    replica: Replica | None = None,
+) -> Iterator[tuple[torch.Tensor, int]]:
+    """One epoch of shuffled training batches from ``source``: ``(batch, global rows)``.
 
     A source that streams from disk shuffles itself (``shuffled_batches``: block shuffle plus
-    a shuffle buffer); any other source gets one random permutation of its rows.
+    a shuffle buffer); any other source gets one random permutation of its rows. Under a
+    :class:`Replica` this process gets every ``world``-th row of each global batch; a last
+    global batch with fewer rows than replicas is dropped.
     """
     shuffled = getattr(source, "shuffled_batches", None)
     if shuffled is not None:
-        yield from shuffled(batch_size, generator)
+        for batch in shuffled(batch_size, generator):
+            if replica is None:
+                yield batch, len(batch)
+            elif len(batch) >= replica.world:
+                yield batch[replica.rank :: replica.world], len(batch)
         return
     order = torch.randperm(source.n_rows, generator=generator)
     for start in range(0, source.n_rows, batch_size):
-        yield source.batch(order[start : start + batch_size])
+        rows = order[start : start + batch_size]
+        if replica is None:
+            yield source.batch(rows), len(rows)
+        elif len(rows) >= replica.world:
+            yield source.batch(rows[replica.rank :: replica.world]), len(rows)
 
 
 def run_epoch(
@@ -282,6 +341,7 @@ def run_epoch(
     generator: torch.Generator,
     epoch: int,
     schedule: _Schedule | None = None,
+    replica: Replica | None = None,
 ) -> tuple[float, float]:
     """One pass of optimiser steps over ``source``; ``(mean training loss, first step's rate)``.
 
@@ -291,12 +351,20 @@ def run_epoch(
     module.train()
     running, seen = 0.0, 0
     rate = optimizer.param_groups[0]["lr"]
-    for step, batch in enumerate(epoch_batches(source, config.batch_size, generator)):
+    batches = epoch_batches(source, config.batch_size, generator, replica)
+    for step, (batch, n_global) in enumerate(batches):
         loss = objective.training_loss(batch, epoch)
-        if not torch.isfinite(loss):
+        weight = len(batch) / n_global
+        if replica is not None:  # every replica sees the global loss, so all stop together
+            global_loss = replica.all_sum([float(loss.detach()) * weight])[0]
+            if not math.isfinite(global_loss):
+                raise NonFiniteLoss(global_loss)
+        elif not torch.isfinite(loss):
             raise NonFiniteLoss(loss.item())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
+        if replica is not None:
+            replica.reduce_gradients(module, weight)
         if config.grad_clip > 0:
             nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
         if schedule is not None:
@@ -304,21 +372,36 @@ def run_epoch(
         if step == 0:
             rate = optimizer.param_groups[0]["lr"]
         optimizer.step()
-        running += float(loss.detach()) * len(batch)
-        seen += len(batch)
+        if replica is not None:
+            running += global_loss * n_global
+            seen += n_global
+        else:
+            running += float(loss.detach()) * len(batch)
+            seen += len(batch)
     return running / max(seen, 1), rate
 
 
 def _mean_loss(
-    module: nn.Module, source: BatchSource, objective: Objective, batch_size: int
+    module: nn.Module,
+    source: BatchSource,
+    objective: Objective,
+    batch_size: int,
+    replica: Replica | None = None,
 ) -> float:
     module.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, source.n_rows, batch_size):
             rows = torch.arange(start, min(start + batch_size, source.n_rows))
+            if replica is not None:
+                rows = rows[replica.rank :: replica.world]
+                if len(rows) == 0:
+                    continue
             total += float(objective.validation_loss(source.batch(rows))) * len(rows)
             count += len(rows)
+    if replica is not None:
+        total, count_sum = replica.all_sum([total, count])
+        count = int(count_sum)
     return total / max(count, 1)
 
 
@@ -371,6 +454,14 @@ def train(
     optimizer = make_optimizer(module, config)
     schedule = _Schedule(optimizer, config, steps_per_epoch=math.ceil(n / config.batch_size))
     has_val = val_source is not None and val_source.n_rows > 0
+    replica = current_replica()
+    order_generator = generator
+    if replica is not None:
+        # Replicas must draw one batch order, but their own corruption and sampling noise:
+        # the order gets a generator of its own, and the shared one is re-seeded per rank.
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        order_generator = torch.Generator().manual_seed(seed)
+        generator.manual_seed(seed + 1 + replica.rank)
     best_loss = math.inf
     best_state = copy.deepcopy(module.state_dict())
     stale_epochs = 0
@@ -392,15 +483,16 @@ def train(
                         train_source,
                         optimizer,
                         config,
-                        generator,
+                        order_generator,
                         epoch,
                         schedule,
+                        replica,
                     )
                 except NonFiniteLoss as exc:
                     module.load_state_dict(best_state)
                     raise _diverged(result, "training", exc.value, epoch, started) from None
                 val_epoch_loss = (
-                    _mean_loss(module, val_source, objective, config.batch_size)
+                    _mean_loss(module, val_source, objective, config.batch_size, replica)
                     if has_val and val_source is not None
                     else math.nan
                 )

@@ -108,6 +108,14 @@ def fit(
         typer.Option(help="dense/vae: smaller code sizes trained at once, e.g. 128,64,32."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (reproducible fits).")] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="'local' (this process) or 'torchrun' (data-parallel over --nproc processes "
+            "with torch.distributed: gloo on CPU, NCCL on GPUs)."
+        ),
+    ] = "local",
+    nproc: Annotated[int, typer.Option(min=1, help="Processes for --engine torchrun.")] = 2,
     threads: ThreadsOpt = None,
     format: Annotated[str | None, typer.Option("--format", help="Input format override.")] = None,
     validation_fraction: Annotated[
@@ -151,6 +159,8 @@ def fit(
         patience=patience,
         contamination=contamination,
     )
+    if engine not in ("local", "torchrun"):
+        raise CliError(f"--engine: expected local or torchrun, got {engine!r}")
     started = time.perf_counter()
     with out.step(f"reading {input}"):
         if model == "categorical":
@@ -163,10 +173,36 @@ def fit(
             X = read_embeddings(input, format).vectors
     n_rows, width = int(X.shape[0]), int(X.shape[1])
     out.info(f"training a {model} autoencoder on {n_rows:,} rows x {width}")
-    from vecae.cli._progress import training_callbacks
+    if engine == "torchrun":
+        if model == "categorical":
+            raise CliError("--engine torchrun trains dense and vae models")
+        import tempfile
 
-    estimator.fit(X, callbacks=training_callbacks(out))
-    saved = estimator.save(output, overwrite=overwrite)
+        import vecae
+        from vecae.cli._output import jsonable
+        from vecae.distributed._ddp import fit_with_torchrun
+
+        # The workers save to a scratch directory; this process holds the claim on OUTPUT
+        # and writes the model there itself, through the same path as a local fit.
+        with (
+            tempfile.TemporaryDirectory(prefix=".vecae-ddp-") as scratch,
+            out.step(f"training on {nproc} processes (torchrun, data-parallel)"),
+        ):
+            fit_with_torchrun(
+                estimator.kind,
+                jsonable(estimator.get_params()),
+                input,
+                Path(scratch) / "model",
+                nproc=nproc,
+                format=format,
+            )
+            estimator = vecae.load(Path(scratch) / "model")
+        saved = estimator.save(output, overwrite=overwrite)
+    else:
+        from vecae.cli._progress import training_callbacks
+
+        estimator.fit(X, callbacks=training_callbacks(out))
+        saved = estimator.save(output, overwrite=overwrite)
     total = time.perf_counter() - started
 
     summary = {

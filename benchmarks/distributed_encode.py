@@ -1,0 +1,117 @@
+"""Shard-directory encoding throughput: in-process vs Ray with 1 and 2 workers.
+
+Issue 13's targets on 2 cores: Ray with 2 workers >= 1.6x Ray with 1 worker, and Ray with 1
+worker >= 90% of the single-process throughput. In a temporary directory this script writes
+``--shards`` ``.npy`` shards of ``--rows`` 384-d float32 rows each (the size of
+all-MiniLM-L6-v2 sentence vectors), saves an untrained 384 -> 256 -> 32 dense model (speed does
+not depend on the weights), then encodes the directory with
+:func:`vecae.distributed.encode_shards`:
+
+* ``local``, torch on 1 thread and on 2 threads;
+* ``ray`` with 1 and with 2 workers (one torch thread each), on a local Ray started once
+  beforehand with 2 CPUs; the timed call includes creating the actors (each imports vecae
+  and loads the model once), which is part of what a user waits for.
+
+Each configuration runs ``--repeats`` times into a fresh output directory (so nothing is
+skipped); rows/s are medians, and every ratio compares medians from this one run.
+
+Usage::
+
+    .venv/bin/python benchmarks/distributed_encode.py               # 8 shards x 50k rows
+    .venv/bin/python benchmarks/distributed_encode.py --shards 4 --rows 20000 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from vecae import Autoencoder  # noqa: E402
+from vecae.distributed import encode_shards  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    import ray
+
+    rng = np.random.default_rng(0)
+    total = args.shards * args.rows
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "in").mkdir()
+        for i in range(args.shards):
+            np.save(
+                root / "in" / f"part-{i:04d}.npy",
+                rng.normal(size=(args.rows, 384)).astype(np.float32),
+            )
+        model = Autoencoder(latent_dim=32, hidden=(256,), epochs=0).fit(
+            rng.normal(size=(2000, 384)).astype(np.float32)
+        )
+        model_dir = model.save(root / "model")
+        started = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        print(f"Ray started in {time.perf_counter() - started:.1f} s (not counted below)")
+
+        def run(name: str, **kwargs: object) -> float:
+            out = root / f"out-{name}-{time.perf_counter_ns()}"
+            begun = time.perf_counter()
+            report = encode_shards(model_dir, root / "in", out, **kwargs)  # type: ignore[arg-type]
+            seconds = time.perf_counter() - begun
+            assert report.rows == total, report
+            return seconds
+
+        configs = {
+            "local, 1 thread": lambda: _with_threads(1, lambda: run("l1")),
+            "local, 2 threads": lambda: _with_threads(2, lambda: run("l2")),
+            "ray, 1 worker": lambda: run("r1", engine="ray", workers=1),
+            "ray, 2 workers": lambda: run("r2", engine="ray", workers=2),
+        }
+        times: dict[str, list[float]] = {name: [] for name in configs}
+        for _ in range(args.repeats):
+            for name, fn in configs.items():
+                times[name].append(fn())
+        ray.shutdown()
+    rate = {name: total / statistics.median(t) for name, t in times.items()}
+    print(f"{args.shards} shards x {args.rows:,} rows x 384 -> 32; medians of {args.repeats}")
+    for name, value in rate.items():
+        print(f"  {name:18s} {value / 1e3:8.1f}k rows/s")
+    print(
+        f"  ray 2 workers / 1 worker        {rate['ray, 2 workers'] / rate['ray, 1 worker']:.2f}x"
+        "  (target >= 1.6x)"
+    )
+    for local in ("local, 1 thread", "local, 2 threads"):
+        print(
+            f"  ray 1 worker / {local:16s} {rate['ray, 1 worker'] / rate[local]:.0%}"
+            "  (target >= 90%)"
+        )
+    return 0
+
+
+def _with_threads(n: int, fn: object) -> float:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        return fn()  # type: ignore[operator, no-any-return]
+    finally:
+        torch.set_num_threads(previous)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
