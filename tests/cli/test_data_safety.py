@@ -32,6 +32,14 @@ _PEAK_KB = (
 )
 
 
+def _error_and_peak(setup: str, statement: str) -> tuple[str, int]:
+    """Run ``statement`` in a fresh interpreter: its error message and peak memory (kB)."""
+    code = f"{setup}\ntry:\n    {statement}\nexcept Exception as e:\n    print(e)\n{_PEAK_KB}\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    lines = proc.stdout.strip().splitlines()
+    return "\n".join(lines[:-1]), int(lines[-1])
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
@@ -250,20 +258,10 @@ def test_memory_oversized_network_in_config_is_refused_before_allocation(
     config = json.loads((crafted / "config.json").read_text())
     config["params"]["hidden"] = [1_000_000]  # 50 x 1e6 x 2 layers: about 400 MB if built
     (crafted / "config.json").write_text(json.dumps(config))
-    code = (
-        "import vecae\n"
-        "try:\n    vecae.load(%r)\nexcept vecae.ModelFileError as e:\n    print(e)\n"
-        f"{_PEAK_KB}\n" % str(crafted)
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    message, peak_kb = proc.stdout.strip().splitlines()
+    message, peak_kb = _error_and_peak("import vecae", f"vecae.load({str(crafted)!r})")
     assert "weights do not fit the network" in message
-    baseline = subprocess.run(
-        [sys.executable, "-c", "import vecae, torch, safetensors\n"
-         f"{_PEAK_KB}"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert int(peak_kb) - int(baseline.stdout) < 150_000  # far below the 400 MB network
+    _, baseline_kb = _error_and_peak("import vecae, torch, safetensors", "pass")
+    assert peak_kb - baseline_kb < 150_000  # far below the 400 MB network
 
 
 @pytest.mark.slow
@@ -271,15 +269,11 @@ def test_memory_a_huge_line_is_refused_with_bounded_memory(tmp_path: Path) -> No
     path = tmp_path / "long.txt"
     with path.open("wb") as f:
         f.write(b"w0 " + b"0.5 " * 10_000_000 + b"\n")  # one 40 MB line
-    code = (
-        "from vecae.io import read_embeddings\n"
-        "try:\n    read_embeddings(%r)\nexcept ValueError as e:\n    print(e)\n"
-        f"{_PEAK_KB}\n" % str(path)
+    message, peak_kb = _error_and_peak(
+        "from vecae.io import read_embeddings", f"read_embeddings({str(path)!r})"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    message, peak_kb = proc.stdout.strip().splitlines()
     assert "line 1: longer than" in message
-    assert int(peak_kb) < 400_000  # splitting the line into strings took gigabytes
+    assert peak_kb < 400_000  # splitting the line into strings took gigabytes
 
 
 def test_memory_a_key_column_is_refused_as_a_category(tmp_path: Path) -> None:
