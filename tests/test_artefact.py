@@ -104,6 +104,15 @@ def test_save_refuses_to_replace_a_directory_that_is_not_a_model(
     assert (home / "thesis.tex").read_text() == "chapter 1"
 
 
+def test_save_refuses_to_replace_a_model_holding_foreign_files(saved: Path, two_models) -> None:
+    (saved / "notes.md").write_text("my notes")
+    with pytest.raises(
+        OutputExistsError, match=r"also holds files vecae did not write \(notes.md\)"
+    ):
+        two_models[1].save(saved, overwrite=True)
+    assert (saved / "notes.md").read_text() == "my notes"
+
+
 def test_a_claimed_destination_is_refused_to_a_second_writer(tmp_path: Path) -> None:
     target = tmp_path / "out.csv"
     holder = subprocess.Popen(

@@ -333,6 +333,27 @@ def check_destination(
             f"{label}: is not a vecae {what} ({found_text}); --overwrite replaces only "
             f"a vecae {what}"
         )
+    foreign = _foreign_entries(target)
+    if foreign:
+        raise OutputExistsError(
+            f"{label}: also holds files vecae did not write ({', '.join(foreign[:3])}); "
+            "move them out before replacing it"
+        )
+
+
+def _foreign_entries(root: Path) -> list[str]:
+    """Entries of artefact ``root`` that its manifest does not account for."""
+    try:
+        config = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        ours = {MANIFEST, *config.get("files", {})}
+        entries = sorted(os.listdir(root))
+    except (OSError, ValueError, AttributeError, TypeError, RecursionError):
+        return []  # not readable as ours: manifest_kind has already refused it
+    return [
+        name
+        for name in entries
+        if name not in ours and not (manifest_kind(root / name) and (root / name).is_dir())
+    ]
 
 
 # -- atomic renames ---------------------------------------------------------------------------
