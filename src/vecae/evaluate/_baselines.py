@@ -99,7 +99,15 @@ def _check_n_components(n_components: int, X: FloatArray, limit: int | None = No
 
 
 class Identity(BaseReducer):
-    """The original vectors, unchanged (the "do nothing" reference)."""
+    """The original vectors, unchanged (the "do nothing" reference).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    >>> Identity().fit(X).transform(X[:3]).shape[0]
+    3
+    """
 
     def fit(self, X: ArrayLike, y: Any = None) -> Identity:
         """Record the input width.
@@ -195,6 +203,13 @@ class WhitenedPCA(PCABaseline):
         Output dimension.
     random_state : int
         Seed for scikit-learn's solver choice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    >>> WhitenedPCA(2).fit(X).transform(X[:3]).shape[0]
+    3
     """
 
     def __init__(self, n_components: int, *, random_state: int = 0) -> None:
@@ -216,6 +231,13 @@ class ABTTPCA(BaseReducer):
         Dominant directions to remove; default ``max(1, round(d / 100))``.
     random_state : int
         Seed for scikit-learn's solver choice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    >>> ABTTPCA(2).fit(X).transform(X[:3]).shape[0]
+    3
     """
 
     def __init__(
@@ -292,6 +314,13 @@ class RandomProjection(BaseReducer):
         Output dimension.
     random_state : int
         Seed of the projection matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    >>> RandomProjection(2).fit(X).transform(X[:3]).shape[0]
+    3
     """
 
     def __init__(self, n_components: int, *, random_state: int = 0) -> None:
@@ -349,6 +378,15 @@ class PCAReconstructionDetector(BaseDetector):
         Rank of the reconstruction.
     random_state : int
         Seed for scikit-learn's solver choice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    >>> detector = PCAReconstructionDetector(2).fit(X)
+    >>> far = np.full((1, 4), 8.0, dtype=np.float32)
+    >>> bool(detector.anomaly_score(far)[0] > detector.anomaly_score(X[:50]).max())
+    True
     """
 
     def __init__(self, n_components: int, *, random_state: int = 0) -> None:
@@ -378,6 +416,15 @@ class IsolationForestDetector(BaseDetector):
         Number of trees.
     random_state : int
         Seed of the forest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    >>> detector = IsolationForestDetector(random_state=0).fit(X)
+    >>> far = np.full((1, 4), 8.0, dtype=np.float32)
+    >>> bool(detector.anomaly_score(far)[0] > detector.anomaly_score(X[:50]).max())
+    True
     """
 
     def __init__(self, *, n_estimators: int = 100, random_state: int = 0) -> None:
@@ -409,6 +456,15 @@ class KNNDistanceDetector(BaseDetector):
         Neighbours averaged.
     metric : {"cosine", "l2"}
         ``"cosine"`` uses the cosine distance ``1 - cos``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    >>> detector = KNNDistanceDetector(5, metric="l2").fit(X)
+    >>> far = np.full((1, 4), 8.0, dtype=np.float32)
+    >>> bool(detector.anomaly_score(far)[0] > detector.anomaly_score(X[:50]).max())
+    True
     """
 
     def __init__(self, k: int = 5, *, metric: Metric = "cosine") -> None:

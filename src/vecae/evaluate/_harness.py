@@ -124,6 +124,15 @@ def evaluate(
     Returns
     -------
     EvaluationReport
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> from vecae.datasets import load_glove
+    >>> words, vectors = load_glove(2000)
+    >>> report = evaluate(PCA(10).fit(vectors), vectors, keys=words, tasks=["noise"], n_eval=400)
+    >>> report.meta["tasks"], report.tables["noise"][0]["method"]
+    (['noise'], 'vecae')
     """
     t_start = time.perf_counter()
     rng = np.random.default_rng(random_state)

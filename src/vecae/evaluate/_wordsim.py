@@ -199,6 +199,12 @@ def load_wordsim(name: str) -> PairSet:
     Returns
     -------
     PairSet
+
+    Examples
+    --------
+    >>> pairs = load_wordsim("EN-RG-65")
+    >>> pairs.name, len(pairs.gold)
+    ('EN-RG-65', 65)
     """
     wanted = name.removesuffix(".txt").lower()
     matches = [s for s in WORDSIM_SETS if s.lower() == wanted]
@@ -338,6 +344,14 @@ def evaluate_word_similarity(
     -------
     WordSimResults
         Per-set rho, pairs used, pairs total and coverage, and the mean rho.
+
+    Examples
+    --------
+    >>> from vecae.datasets import load_glove
+    >>> words, vectors = load_glove(20000)
+    >>> result = evaluate_word_similarity(words, vectors, ["EN-WS-353-ALL"])
+    >>> 0.3 < result.mean_rho < 0.8
+    True
     """
     arr = _check_keys(keys, vectors)
     lookup = _Lookup(keys, lowercase)
