@@ -47,3 +47,17 @@ def test_docstring_examples_run(name: str, tmp_path, monkeypatch) -> None:
 def test_the_public_api_has_examples() -> None:
     counts = {name: _examples(name) for name in ("vecae", "vecae.io", "vecae.evaluate")}
     assert all(counts.values()), counts
+
+
+@pytest.mark.parametrize("package", ["vecae.io", "vecae.evaluate"])
+def test_every_public_class_and_function_has_an_example(package: str) -> None:
+    # Exceptions and warnings are documented by the exception tree, not by examples.
+    module = importlib.import_module(package)
+    missing = []
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException | Warning):
+            continue
+        if (isinstance(obj, type) or callable(obj)) and ">>>" not in (obj.__doc__ or ""):
+            missing.append(name)
+    assert missing == []

@@ -146,6 +146,14 @@ class PCABaseline(BaseReducer):
         Scale each component to unit variance (see :class:`WhitenedPCA`).
     random_state : int
         Seed for the randomised SVD solver that scikit-learn may pick on large inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    >>> pca = PCABaseline(2).fit(X)
+    >>> pca.transform(X[:3]).shape, pca.inverse_transform(pca.transform(X[:3])).shape
+    ((3, 2), (3, 6))
     """
 
     def __init__(self, n_components: int, *, whiten: bool = False, random_state: int = 0) -> None:

@@ -43,6 +43,12 @@ class Encoder(Protocol):
 
     ``inverse_transform(Z)`` (for reconstruction metrics) and ``anomaly_score(X)``
     (higher = more anomalous) are used when present.
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> isinstance(PCA(2), Encoder)
+    True
     """
 
     def transform(self, X: Any) -> Any:

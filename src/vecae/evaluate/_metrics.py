@@ -322,6 +322,14 @@ def spearman_similarity(vecs_a: ArrayLike, vecs_b: ArrayLike, gold: ArrayLike) -
     float
         Spearman's rho; NaN when fewer than two pairs or either side is constant,
         where rho is undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 0], [1, 0], [1, 0]])
+    >>> b = np.array([[1.0, 0], [1, 1], [0, 1]])  # cosines 1, 0.71, 0
+    >>> spearman_similarity(a, b, [9.0, 5.0, 1.0])
+    1.0
     """
     from scipy.stats import spearmanr
 
@@ -379,7 +387,15 @@ def knn_accuracy(
     k: int = 10,
     metric: Metric = "cosine",
 ) -> float:
-    """Accuracy of a majority-vote k-nearest-neighbour classifier (brute force)."""
+    """Accuracy of a majority-vote k-nearest-neighbour classifier (brute force).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.array([[0.0, 1], [0, 2], [1, 0], [2, 0]]), np.array([0, 0, 1, 1])
+    >>> knn_accuracy(X, y, [[0.1, 3.0], [3.0, 0.1]], [0, 1], k=1)
+    1.0
+    """
     from sklearn.neighbors import KNeighborsClassifier
 
     sk_metric = "cosine" if metric == "cosine" else "euclidean"
@@ -397,7 +413,15 @@ def probe_accuracy(
     *,
     max_iter: int = 1000,
 ) -> float:
-    """Accuracy of a standardised logistic-regression probe (linear separability)."""
+    """Accuracy of a standardised logistic-regression probe (linear separability).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.array([[0.0, 1], [0, 2], [1, 0], [2, 0]]), np.array([0, 0, 1, 1])
+    >>> probe_accuracy(X, y, [[0.1, 3.0], [3.0, 0.1]], [0, 1])
+    1.0
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

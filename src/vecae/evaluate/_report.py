@@ -70,6 +70,18 @@ class EvaluationReport:
     eval_index : ndarray of int64 or None
         Rows of the evaluation source (``eval_vectors``, or ``train_vectors`` when the
         sample was held out) that were evaluated. Not serialised.
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> from vecae.datasets import load_glove
+    >>> from vecae.evaluate import evaluate
+    >>> words, vectors = load_glove(2000)
+    >>> report = evaluate(PCA(10).fit(vectors), vectors, tasks=["intrinsic"], n_eval=400)
+    >>> report.row("intrinsic", "original")["recall@10"]
+    1.0
+    >>> print(report.to_markdown().splitlines()[0])
+    ### Intrinsic quality on held-out vectors
     """
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

@@ -69,6 +69,13 @@ class PairSet:
         The two keys of each pair.
     gold : ndarray of float64
         Human similarity score of each pair.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pairs = PairSet("toy", ("cat", "car"), ("dog", "bus"), np.array([8.0, 6.5]))
+    >>> len(pairs), pairs.left
+    (2, ('cat', 'car'))
     """
 
     name: str
@@ -92,6 +99,12 @@ class SimilarityResult:
     pairs_used : int
         Pairs whose two keys are both known.
     pairs_total : int
+
+    Examples
+    --------
+    >>> result = SimilarityResult("toy", rho=0.5, pairs_used=3, pairs_total=4)
+    >>> result.coverage
+    0.75
     """
 
     name: str
@@ -123,6 +136,13 @@ class WordSimResults:
     ----------
     sets : dict of str to SimilarityResult
         In the order evaluated.
+
+    Examples
+    --------
+    >>> results = WordSimResults({"a": SimilarityResult("a", 0.6, 4, 4),
+    ...                           "b": SimilarityResult("b", 0.2, 4, 4)})
+    >>> round(results.mean_rho, 3)
+    0.4
     """
 
     sets: dict[str, SimilarityResult]
@@ -241,6 +261,13 @@ def load_word_pairs(path: str | os.PathLike[str], *, lowercase: bool = True) -> 
     InputError
         For a line without exactly three fields or with a non-numeric score; the
         message names the file and line.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> _ = pathlib.Path("words.txt").write_text("Cat dog 8.5\\ncar bus 6\\n")
+    >>> load_word_pairs("words.txt").left
+    ('cat', 'car')
     """
     with open(path, encoding="utf-8") as fh:
         return _parse_lines(fh, os.fspath(path), sep=None, lowercase=lowercase, header=None)
@@ -266,6 +293,14 @@ def load_key_pairs(path: str | os.PathLike[str], *, header: bool | None = None) 
     ------
     InputError
         For a malformed line; the message names the file and line.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> _ = pathlib.Path("pairs.tsv").write_text("q1\\td7\\t0.9\\nq1\\td3\\t0.2\\n")
+    >>> pairs = load_key_pairs("pairs.tsv")
+    >>> pairs.left, pairs.right, pairs.gold.tolist()
+    (('q1', 'q1'), ('d7', 'd3'), [0.9, 0.2])
     """
     with open(path, encoding="utf-8") as fh:
         return _parse_lines(fh, os.fspath(path), sep="\t", lowercase=False, header=header)
@@ -378,6 +413,14 @@ def evaluate_pairs(
     Returns
     -------
     SimilarityResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> keys, vectors = ["a", "b", "c"], np.array([[1.0, 0], [1, 0.2], [0, 1]])
+    >>> pairs = PairSet("mine", ("a", "a"), ("b", "c"), np.array([1.0, 0.0]))
+    >>> round(evaluate_pairs(keys, vectors, pairs).rho, 6)
+    1.0
     """
     arr = _check_keys(keys, vectors)
     ps = pairs if isinstance(pairs, PairSet) else load_key_pairs(pairs)

@@ -48,6 +48,13 @@ class Embeddings:
         One key per row, in file order, or ``None`` for key-less formats.
     source
         The path read, for error messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb = Embeddings(np.zeros((3, 4), dtype=np.float32), ["a", "b", "c"], "memory")
+    >>> len(emb), emb.dim
+    (3, 4)
     """
 
     vectors: FloatArray
@@ -176,6 +183,14 @@ class EmbeddingStream:
         The file's format, one of :data:`FORMATS`.
     source
         The path.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> write_embeddings("v.csv", np.ones((5, 2)), ["a", "b", "c", "d", "e"])
+    >>> stream = iter_embeddings("v.csv", batch_size=3)
+    >>> stream.format, stream.has_keys, [keys for keys, _ in stream]
+    ('csv', True, [['a', 'b', 'c'], ['d', 'e']])
     """
 
     def __init__(self, reader: BaseReader, batch_size: int) -> None:

@@ -39,6 +39,13 @@ class CategoricalTable:
         (empty CSV fields, Parquet nulls) are the empty string ``""``.
     source
         The file the table came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = CategoricalTable(["r1", "r2"], {"colour": np.array(["red", ""])}, "memory")
+    >>> len(table), table.columns["colour"].tolist()
+    (2, ['red', ''])
     """
 
     keys: list[str] | None
@@ -61,6 +68,14 @@ class Interactions:
         1-D float32 array; ones when the file has no weight column.
     source
         The file the interactions came from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ones = np.ones(1, dtype=np.float32)
+    >>> plays = Interactions(np.array(["ann"]), np.array(["song1"]), ones, "memory")
+    >>> len(plays)
+    1
     """
 
     users: np.ndarray[Any, np.dtype[np.str_]]
