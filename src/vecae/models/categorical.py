@@ -38,7 +38,17 @@ class CategoricalConfig:
 
 
 class CategoricalNet(nn.Module):
-    """MLP autoencoder whose decoder emits logits scored by a categorical likelihood."""
+    """MLP autoencoder whose decoder emits logits scored by a categorical likelihood.
+
+    Examples
+    --------
+    >>> import torch
+    >>> config = CategoricalConfig(n_features=5, latent_dim=2, hidden=(8,), field_sizes=(3, 2))
+    >>> net = CategoricalNet(config)
+    >>> x = torch.tensor([[1.0, 0, 0, 0, 1], [0, 0, 1, 1, 0]])  # two fields: 3 and 2 values
+    >>> net.field_predictions(net(x)).shape
+    torch.Size([2, 2])
+    """
 
     def __init__(self, config: CategoricalConfig) -> None:
         super().__init__()

@@ -29,7 +29,16 @@ class DenseConfig:
 
 
 class DenseNet(nn.Module):
-    """MLP autoencoder: ``n_features -> hidden... -> latent_dim`` and the mirror image back."""
+    """MLP autoencoder: ``n_features -> hidden... -> latent_dim`` and the mirror image back.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = DenseNet(DenseConfig(n_features=50, latent_dim=8, hidden=(32,)))
+    >>> x = torch.randn(4, 50, generator=torch.Generator().manual_seed(0))
+    >>> net.encode(x).shape, net(x).shape
+    (torch.Size([4, 8]), torch.Size([4, 50]))
+    """
 
     def __init__(self, config: DenseConfig) -> None:
         super().__init__()

@@ -43,7 +43,17 @@ class VAELoss:
 
 
 class VariationalNet(nn.Module):
-    """Gaussian VAE: ``n_features -> hidden... -> (mu, logvar)``, decoded by the mirror image."""
+    """Gaussian VAE: ``n_features -> hidden... -> (mu, logvar)``, decoded by the mirror image.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = VariationalNet(VariationalConfig(n_features=50, latent_dim=8, hidden=(32,)))
+    >>> x = torch.randn(4, 50, generator=torch.Generator().manual_seed(0))
+    >>> mean, logvar = net.posterior(x)
+    >>> mean.shape, net.negative_elbo(x).shape
+    (torch.Size([4, 8]), torch.Size([4]))
+    """
 
     def __init__(self, config: VariationalConfig) -> None:
         super().__init__()
