@@ -24,11 +24,9 @@ def _mean_norm(ctx: TaskContext) -> None:
 
 
 def test_tasks_are_the_registry_in_order() -> None:
-    assert (
-        TASKS
-        == tuple(TASK_REGISTRY)
-        == ("intrinsic", "wordsim", "pairs", "classification", "anomaly", "noise")
-    )
+    assert tuple(TASK_REGISTRY) == TASKS
+    builtin = ("intrinsic", "wordsim", "pairs", "classification", "anomaly", "noise")
+    assert [t for t in TASKS if t in builtin] == list(builtin)
 
 
 def test_a_registered_task_runs_by_default_with_every_method(glove_small, monkeypatch) -> None:
