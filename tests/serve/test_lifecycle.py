@@ -84,3 +84,22 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_zero(
     assert answers == [200]
     text = log.read_text()
     assert "Finished server process" in text and "Traceback" not in text
+
+
+@pytest.mark.slow
+def test_several_workers_serve_and_stop_together(
+    served_model: tuple[Path, Path, Any, Any], tmp_path: Path
+) -> None:
+    import httpx
+
+    log = tmp_path / "server.log"
+    process, url = start_server([str(served_model[0]), "--workers", "2"], log)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for _ in range(8):
+                response = client.post("/v1/encode", json={"vectors": [[0.1] * 50]})
+                assert response.status_code == 200
+    finally:
+        code = stop_server(process)
+    assert code == 0
+    assert log.read_text().count("Finished server process") == 2
