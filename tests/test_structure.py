@@ -103,11 +103,6 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open cycle: vecae.distributed._ray <-> vecae.distributed._shards; strict, "
-    "so this marker must go when it does",
-)
 def test_no_import_cycles() -> None:
     assert _cycle(_graph()) is None
 

@@ -37,7 +37,7 @@ class ShardEncoder:
         self.dim = dim
 
     def encode(self, source: str, target: str) -> tuple[str, int, str]:
-        from vecae.distributed._shards import encode_one_shard
+        from vecae.distributed._one_shard import encode_one_shard
 
         rows, digest = encode_one_shard(
             self.model, Path(source), Path(target), batch_size=self.batch_size, dim=self.dim
