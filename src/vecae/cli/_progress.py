@@ -50,11 +50,11 @@ class RichEpochProgress(Callback):
 
 
 def training_callbacks(out: Output) -> list[Callback]:
-    """The callbacks a training command passes to ``fit``: a bar on terminals, else none.
+    """The callbacks a training command passes to ``fit``: the epoch bar, unless ``--quiet``.
 
-    Like :meth:`Output.progress`, the bar is off with ``--quiet`` and when stderr is not a
-    terminal (a log file would only get its last frame).
+    On stderr always; when stderr is not a terminal rich prints the bar's final state once
+    (``epoch N/N`` with the last losses), which is a useful line in a log.
     """
-    if not out.show_progress or not out.err.is_terminal:
+    if not out.show_progress:
         return []
     return [RichEpochProgress(out)]
