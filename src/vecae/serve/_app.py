@@ -280,10 +280,10 @@ def create_app(config: ServeConfig, service: ModelService | None = None) -> Any:
         k = check_k(req.k)
         metric = svc.index.metric if svc.index is not None else None
         if req.basket is not None:
-            hits = svc.search_basket(req.basket, k, req.combine)
+            hits = await svc.search_basket(req.basket, k, req.combine)
             return _json({"metric": metric, "results": _hits(hits)})
         if req.keys is not None:
-            many = svc.search_keys(req.keys, k)
+            many = await svc.search_keys(req.keys, k)
         else:
             assert req.vectors is not None
             many = await svc.search_vectors(rows_of(req.vectors), k)

@@ -6,6 +6,7 @@ and only ever read: no route changes it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -94,23 +95,30 @@ class ModelService:
 
         return await self._run(("reconstruct",), self._threaded(fn), X)
 
-    def search_keys(self, keys: list[str], k: int) -> list[list[tuple[str, float]]]:
+    # Index searches run on a thread (FAISS releases the GIL), so a large index never stalls
+    # the event loop.
+
+    async def search_keys(self, keys: list[str], k: int) -> list[list[tuple[str, float]]]:
         """Neighbours of indexed items."""
         index = self._require_index()
         self._check_keys(keys, "keys")
-        return list(index.search_keys(keys, k=min(k, len(index))))
+        return list(await asyncio.to_thread(index.search_keys, keys, k=min(k, len(index))))
 
-    def search_basket(self, keys: list[str], k: int, combine: str) -> list[tuple[str, float]]:
+    async def search_basket(self, keys: list[str], k: int, combine: str) -> list[tuple[str, float]]:
         """Items like a whole group of indexed items."""
         index = self._require_index()
         self._check_keys(keys, "basket")
-        return list(index.similar_to_items(keys, k=min(k, len(index)), combine=combine))
+        return list(
+            await asyncio.to_thread(
+                index.similar_to_items, keys, k=min(k, len(index)), combine=combine
+            )
+        )
 
     async def search_vectors(self, X: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """Neighbours of new vectors, encoded by the model first."""
         index = self._require_index()
         codes = await self.encode(X, None, None)
-        return list(index.search(codes, k=min(k, len(index))))
+        return list(await asyncio.to_thread(index.search, codes, k=min(k, len(index))))
 
     # -- description ----------------------------------------------------------------------
 
@@ -176,9 +184,11 @@ class ModelService:
         try:
             return await self.batcher.submit(key, fn, X)
         except InputError as exc:
-            # The model's own refusal (e.g. a dim it does not offer) names the parameter.
-            field = key[0] if key[0] != "encode" else ("dim" if key[1] is not None else "precision")
-            raise RequestError(422, str(field), str(exc)) from None
+            # The model's own refusal: of a dim or precision it does not offer, else of rows.
+            field = "vectors"
+            if key[0] == "encode":
+                field = "dim" if key[1] is not None else "precision"
+            raise RequestError(422, field, str(exc)) from None
 
     def _require_index(self) -> Any:
         if self.index is None:
