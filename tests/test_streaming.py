@@ -177,3 +177,9 @@ def test_a_slice_of_a_memory_map_is_an_ordinary_array(npy, words):
     mapped = np.load(npy, mmap_mode="r")
     assert model.transform(mapped[100:200]).shape == (100, 4)
     assert Autoencoder(latent_dim=4, epochs=1).fit(mapped[:500]).n_features_in_ == 50
+
+
+def test_a_fortran_order_memory_map_trains_in_memory(tmp_path, words):
+    np.save(tmp_path / "f.npy", np.asfortranarray(words[:500]))
+    mapped = np.load(tmp_path / "f.npy", mmap_mode="r")
+    assert Autoencoder(latent_dim=4, epochs=1).fit(mapped).n_features_in_ == 50

@@ -302,8 +302,17 @@ def as_stream(X: Any, *, memmap: bool = False) -> StreamedRows | None:
         return X
     if isinstance(X, str | os.PathLike):
         return StreamedRows(X)
-    if memmap and isinstance(X, np.memmap) and str(X.filename or "").endswith(".npy"):
-        stream = StreamedRows(str(X.filename))
+    if (
+        memmap
+        and isinstance(X, np.memmap)
+        and X.ndim == 2
+        and X.flags.c_contiguous
+        and str(X.filename or "").endswith(".npy")
+    ):
+        try:
+            stream = StreamedRows(str(X.filename))
+        except InputError:  # not a file we can stream: train on the array as it is
+            return None
         store = stream.store
         whole = (
             isinstance(store, NpyStore)
