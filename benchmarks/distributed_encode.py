@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -101,8 +102,15 @@ def main() -> int:
                 large[name].append(run("large", threads, options))
         ray.shutdown()
     end_to_end = {name: 2 * total / statistics.median(t) for name, t in large.items()}
+    # The steady-state rate needs the larger run to take measurably longer; on a machine too
+    # busy for that (or with too little data), it is reported as not measurable.
+    extra = {
+        name: statistics.median(large[name]) - statistics.median(small[name]) for name in configs
+    }
     rate = {
-        name: total / max(statistics.median(large[name]) - statistics.median(small[name]), 1e-9)
+        name: total / extra[name]
+        if extra[name] > 0.1 * statistics.median(small[name])
+        else math.nan
         for name in configs
     }
     print(
@@ -112,7 +120,7 @@ def main() -> int:
     for name in configs:
         print(
             f"  {name:18s} end to end {end_to_end[name] / 1e3:7.1f}k rows/s   "
-            f"steady state {rate[name] / 1e3:7.1f}k rows/s"
+            f"steady state {rate[name] / 1e3:7.1f}k rows/s (nan: not measurable)"
         )
     print("  ratios use the steady-state rates:")
     print(
