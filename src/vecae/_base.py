@@ -242,7 +242,10 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         Parameters
         ----------
         X : array-like or sparse matrix of shape (n_samples, n_features)
-            Training vectors.
+            Training vectors. Dense models also take data larger than memory: a path to a
+            ``.npy``, a Parquet file or a directory of shards, a whole-file
+            ``np.load(..., mmap_mode="r")``, or a :class:`vecae.StreamedRows`; rows are then
+            read from disk in shuffled blocks (see docs/scale.md).
         y : Ignored
             Present for API consistency.
         callbacks : sequence of vecae.Callback, optional
