@@ -91,7 +91,7 @@ def anomalies(
     ],
     second: Annotated[
         Path | None,
-        typer.Argument(metavar="[INPUT]", help="The embeddings to score with MODEL_DIR."),
+        typer.Argument(metavar="INPUT", help="The embeddings to score with MODEL_DIR."),
     ] = None,
     contamination: Annotated[
         float | None,
