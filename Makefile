@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench setup clean dist package-check
+.PHONY: demo test test-fast lint bench setup clean dist package-check browser
 
 setup: $(STAMP)
 
@@ -18,8 +18,20 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/vecae demo
 
+# Debian's Chromium and its driver for the report's browser test (nothing downloads a browser).
+# Needs root apt-get; elsewhere the browser test skips and says why.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	    if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	        (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	            || echo "make: chromium could not be installed; the browser test will skip" >&2; \
+	    else \
+	        echo "make: no chromium and no root apt-get; the browser test will skip" >&2; \
+	    fi; \
+	fi
+
 # The whole suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 # Everything but the tests marked slow: the quick loop while developing.
