@@ -1,4 +1,7 @@
-"""Recommendation quality: vecae's Mult-DAE-style recommender against most-popular and item-kNN.
+"""Recommendation quality: vecae's EASE and Mult-DAE recommenders against most-popular and item-kNN.
+
+(``benchmarks/peers.py --part recommend`` runs the same data, and MovieLens-100k, against EASE
+as published and implicit's ALS and item-kNN as well.)
 
 Usage (from the repository root, offline)::
 
