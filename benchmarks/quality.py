@@ -314,6 +314,7 @@ CODES_LATENT = 256
 # Overrides of the estimator defaults for the codes part, set from --epochs/--batch-size (the
 # published run capped training to fit the shared 2-core machine; docs/benchmarks.md says so).
 CODES_OVERRIDES: dict[str, int] = {}
+CODES_BASELINES = True  # --skip-baselines: only the vecae rows (e.g. another seed, in parallel)
 
 
 def stsick_data(data: Path, cache: Path) -> dict[str, np.ndarray]:
@@ -435,7 +436,7 @@ def part_codes(seeds: list[int], out: Path, data: Path) -> dict[str, Any]:
     reference = measures(original)
     print(f"  original: {reference}", flush=True)
     rows: dict[str, dict[str, Any]] = {}
-    for codec in baseline_codecs(S["train"].shape[1], CODE_BUDGETS):
+    for codec in baseline_codecs(S["train"].shape[1], CODE_BUDGETS) if CODES_BASELINES else []:
         started = time.perf_counter()
         codec.fit(S["train"])
         rows[codec.name] = {"bytes": codec.bytes_per_vector, "vecae": False, **measures(codec)}
@@ -611,6 +612,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fit")
     parser.add_argument("--epochs", type=int, help="codes part: cap on training epochs")
     parser.add_argument("--batch-size", type=int, help="codes part: batch size")
+    parser.add_argument("--skip-baselines", action="store_true", help="codes part: vecae rows only")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "quality")
     parser.add_argument(
         "--data",
@@ -622,6 +624,8 @@ def main() -> int:
         CODES_OVERRIDES["epochs"] = args.epochs
     if args.batch_size is not None:
         CODES_OVERRIDES["batch_size"] = args.batch_size
+    global CODES_BASELINES
+    CODES_BASELINES = not args.skip_baselines
     global N_THREADS
     N_THREADS = args.threads
     torch.set_num_threads(N_THREADS)
