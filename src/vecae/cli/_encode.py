@@ -117,8 +117,9 @@ def encode(
     from vecae.io import EmbeddingWriter, iter_embeddings, write_embeddings
 
     out = Output(json_mode=json_output, quiet=quiet)
-    if input.is_dir() or engine is Engine.ray:
-        from vecae.cli._shards import encode_shard_dir
+    from vecae.cli._shards import encode_shard_dir, is_shard_dir
+
+    if engine is Engine.ray or is_shard_dir(input):
 
         encode_shard_dir(
             out,

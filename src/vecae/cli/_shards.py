@@ -6,7 +6,14 @@ from pathlib import Path
 
 from vecae.cli._output import CliError, Output
 
-__all__ = ["encode_shard_dir"]
+__all__ = ["encode_shard_dir", "is_shard_dir"]
+
+
+def is_shard_dir(path: Path) -> bool:
+    """A directory holding at least one ``.npy`` or ``.parquet`` shard."""
+    from vecae.distributed._shards import SHARD_SUFFIXES
+
+    return path.is_dir() and any(p.suffix in SHARD_SUFFIXES for p in path.iterdir())
 
 
 def encode_shard_dir(
