@@ -231,6 +231,8 @@ def claim(
     """
     target = _absolute(path)
     label = source or str(path)
+    if not target.name:
+        raise InputError(f"{label}: the file-system root cannot be an output")
     with _CLAIMS.lock:
         held = _CLAIMS.held.get(target)
         if held is not None:

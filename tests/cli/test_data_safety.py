@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -141,6 +142,11 @@ def test_data_loss_overwrite_refuses_a_symlink(tmp_path: Path, glove_txt: Path) 
     run = vecae("fit", glove_txt, "-o", link, "--overwrite", "--epochs", 1)
     assert "symbolic link" in error_line(run)
     assert link.is_symlink() and (real / "data.bin").read_bytes() == b"precious"
+
+
+def test_data_loss_the_root_directory_is_never_an_output(glove_txt: Path) -> None:
+    run = vecae("fit", glove_txt, "-o", "/", "--overwrite", "--epochs", 1)
+    assert "the file-system root cannot be an output" in error_line(run)
 
 
 def test_overwrite_replaces_a_model_with_a_model(tmp_path: Path, glove_txt: Path) -> None:
@@ -274,6 +280,19 @@ def test_memory_a_huge_line_is_refused_with_bounded_memory(tmp_path: Path) -> No
     )
     assert "line 1: longer than" in message
     assert peak_kb < 400_000  # splitting the line into strings took gigabytes
+
+
+def test_memory_an_npz_header_larger_than_its_data_is_refused(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000, 300), }"
+    header += " " * (118 - len(header)) + "\n"
+    member = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+    with zipfile.ZipFile(tmp_path / "crafted.npz", "w") as archive:
+        archive.writestr("vectors.npy", member + bytes(1000))  # claims 112 GiB, holds 1 kB
+    run = vecae("encode", model_dir, tmp_path / "crafted.npz", "-o", tmp_path / "c.csv")
+    assert "declares shape (100000000, 300) of float32, more than" in error_line(run)
+    assert not (tmp_path / "c.csv").exists()
 
 
 def test_memory_a_key_column_is_refused_as_a_category(tmp_path: Path) -> None:

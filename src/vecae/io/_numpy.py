@@ -126,6 +126,41 @@ class NpyReader(BaseReader):
         return _to_float32(self.array), None
 
 
+def check_npz_members(path: Path, source: str) -> None:
+    """Refuse an ``.npz`` whose arrays declare more data than their zip members hold.
+
+    ``np.load`` allocates an array of the shape its header declares before reading the data,
+    so a crafted member that claims ``(10**8, 300)`` over a few bytes would cost 112 GiB. Each
+    member's header is read here (a few hundred bytes) and compared with the member's size in
+    the zip directory, whose lies the zip reader catches (CRC and length) while reading.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(member, max_header_size=10_000)
+                    needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                    if dtype.hasobject or needed > info.file_size:
+                        raise input_error(
+                            source,
+                            None,
+                            f"array {info.filename[:-4]!r} declares shape {tuple(shape)} of "
+                            f"{dtype}, more than the {info.file_size:,} bytes it holds",
+                        )
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise input_error(source, None, f"not a readable .npz file ({exc})") from exc
+
+
 class NpzReader(BaseReader):
     """A dense ``.npz``: ``vectors`` (or its only array) and an optional ``keys`` array.
 
@@ -138,6 +173,7 @@ class NpzReader(BaseReader):
         super().__init__(path, source)
         if path.stat().st_size == 0:
             raise input_error(source, None, "file is empty")
+        check_npz_members(path, source)
         try:
             with np.load(path, allow_pickle=False) as npz:
                 names = list(npz.files)
@@ -181,6 +217,7 @@ def load_sparse(path: Path, source: str) -> tuple[sp.csr_matrix, list[str] | Non
     """Load a ``scipy.sparse.save_npz`` file as float32 CSR, plus our optional ``keys``."""
     if path.stat().st_size == 0:
         raise input_error(source, None, "file is empty")
+    check_npz_members(path, source)
     try:
         matrix = sp.load_npz(path)
         with np.load(path, allow_pickle=False) as npz:
