@@ -55,6 +55,7 @@ from typing import Any, Final, TypeVar
 from vecae._exceptions import InputError, ModelFileError, OutputExistsError
 
 __all__ = [
+    "DETECTOR",
     "INDEX",
     "MANIFEST",
     "MODEL",
@@ -73,9 +74,15 @@ __all__ = [
 MODEL: Final = "vecae-model"
 INDEX: Final = "vecae-index"
 RECOMMENDER: Final = "vecae-recommender"
+DETECTOR: Final = "vecae-detector"
 MANIFEST: Final = "config.json"
 
-_DESCRIPTIONS: Final = {MODEL: "model", INDEX: "index", RECOMMENDER: "recommender"}
+_DESCRIPTIONS: Final = {
+    MODEL: "model",
+    INDEX: "index",
+    RECOMMENDER: "recommender",
+    DETECTOR: "detector",
+}
 _TMP_TAG: Final = ".vecae-tmp-"
 _LOCK_TAG: Final = ".vecae-lock"
 # A manifest holds hyper-parameters, histories and category lists, never tensors; a larger

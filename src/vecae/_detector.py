@@ -26,7 +26,9 @@ detector ports by changing the import.
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +48,8 @@ FloatArray = npt.NDArray[np.float64]
 
 # Rows of the latent kNN reference scored per block: bounds the distance matrix's memory.
 _KNN_BLOCK = 4096
+_DETECTOR_FILE = "detector.safetensors"
+_DETECTOR_VERSION = 1
 
 
 def _robust_scale(scores: FloatArray) -> tuple[float, float]:
@@ -386,6 +390,161 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         low, high = float(self.decision_scores_.min()), float(self.decision_scores_.max())
         outlier = np.clip((scores - low) / ((high - low) or 1.0), 0.0, 1.0)
         return np.column_stack([1.0 - outlier, outlier])
+
+    # -- the anomaly protocol shared with the autoencoders (vecae.anomaly) --------------------
+
+    def anomaly_score(self, X: Any) -> FloatArray:
+        """Same as :meth:`decision_function`: what :func:`vecae.anomaly.score_anomalies` calls.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples,)
+        """
+        return self.decision_function(X)
+
+    def threshold_for(self, contamination: float) -> float:
+        """Score threshold that flags ``contamination`` of the training rows.
+
+        Parameters
+        ----------
+        contamination : float in [0, 1]
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "decision_scores_")
+        if not 0.0 <= contamination <= 1.0:
+            raise InputError(f"contamination must be in [0, 1], got {contamination}")
+        return float(np.quantile(self.decision_scores_, 1.0 - contamination))
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the fitted detector to ``directory`` (one artefact; nothing pickled).
+
+        Layout: ``config.json`` (parameters, thresholds and score scales),
+        ``detector.safetensors`` (training scores, each member's training rows and, with
+        ``knn_weight``, its latent reference rows) and one model directory per member,
+        ``member-0/`` ...
+
+        Parameters
+        ----------
+        directory : str or path-like
+        overwrite : bool, default=False
+            Replace an existing *detector* directory (anything else is refused).
+
+        Returns
+        -------
+        Path
+            The absolute path written.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
+        >>> detector = AnomalyDetector(n_estimators=2, epochs=2, random_state=0).fit(X)
+        >>> path = detector.save(tempfile.mkdtemp() + "/det")
+        >>> bool(np.array_equal(AnomalyDetector.load(path).decision_function(X),
+        ...                     detector.decision_function(X)))
+        True
+        """
+        import safetensors.numpy
+
+        from vecae import _artefact
+
+        check_is_fitted(self, "estimators_")
+        with _artefact.write_directory(
+            directory, _artefact.DETECTOR, overwrite=overwrite
+        ) as staging:
+            for i, member in enumerate(self.estimators_):
+                member.save(staging / f"member-{i}")
+            arrays = {"decision_scores": np.ascontiguousarray(self.decision_scores_)}
+            for i, reference in enumerate(self.references_):
+                arrays[f"reference-{i}"] = np.ascontiguousarray(reference)
+            for i, rows in enumerate(self.training_rows_):
+                arrays[f"rows-{i}"] = rows.astype(np.int64)
+            safetensors.numpy.save_file(arrays, str(staging / _DETECTOR_FILE))
+            params = {
+                k: (None if isinstance(v, np.random.RandomState) else v)
+                for k, v in self.get_params().items()
+            }
+            manifest = {
+                "format": _artefact.DETECTOR,
+                "format_version": _DETECTOR_VERSION,
+                "params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()},
+                "n_features_in_": int(self.n_features_in_),
+                "threshold_": float(self.threshold_),
+                "recon_scale_": [list(map(float, s)) for s in self.recon_scale_],
+                "knn_scale_": [list(map(float, s)) for s in self.knn_scale_],
+                "n_members": len(self.estimators_),
+            }
+            _artefact.write_manifest(staging, manifest, files=(_DETECTOR_FILE,))
+        return Path(os.path.abspath(os.path.expanduser(os.fspath(directory))))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> AnomalyDetector:
+        """Read a detector written by :meth:`save`; its scores are bit-identical.
+
+        Raises
+        ------
+        ModelFileError
+            A file is missing, tampered with or inconsistent; the message names it.
+        """
+        from vecae import _artefact
+
+        return _artefact.read_with_retry(directory, cls._load)
+
+    @classmethod
+    def _load(cls, root: Path) -> AnomalyDetector:
+        import safetensors.numpy
+
+        from vecae import _artefact
+        from vecae._exceptions import ModelFileError
+        from vecae._serialize import load
+
+        manifest = _artefact.read_manifest(root, _artefact.DETECTOR, version=_DETECTOR_VERSION)
+        config_path = root / _artefact.MANIFEST
+        try:
+            params = dict(manifest["params"])
+            if params.get("hidden") is not None:
+                params["hidden"] = tuple(params["hidden"])
+            detector = cls(**params)
+            detector._validate_params()
+            n_members = int(manifest["n_members"])
+            detector.n_features_in_ = int(manifest["n_features_in_"])
+            detector.threshold_ = float(manifest["threshold_"])
+            detector.recon_scale_ = [(float(a), float(b)) for a, b in manifest["recon_scale_"]]
+            detector.knn_scale_ = [(float(a), float(b)) for a, b in manifest["knn_scale_"]]
+            if not 1 <= n_members <= 1024 or len(detector.recon_scale_) != n_members:
+                raise ValueError(f"{n_members} members but {len(detector.recon_scale_)} scales")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{config_path}: not a valid detector config ({exc})") from exc
+        path = _artefact.checked_file(root, _DETECTOR_FILE, manifest)
+        try:
+            arrays = safetensors.numpy.load_file(str(path))
+        except Exception as exc:  # safetensors' own parse errors
+            raise ModelFileError(f"{path}: not a valid safetensors file ({exc})") from exc
+        scores = arrays.get("decision_scores")
+        if scores is None or scores.ndim != 1 or not np.isfinite(scores).all():
+            raise ModelFileError(f"{path}: 'decision_scores' missing or not finite")
+        detector.decision_scores_ = scores.astype(np.float64)
+        detector.labels_ = (detector.decision_scores_ > detector.threshold_).astype(np.int64)
+        detector.references_ = [
+            arrays[f"reference-{i}"] for i in range(n_members) if f"reference-{i}" in arrays
+        ]
+        detector.training_rows_ = [
+            arrays[f"rows-{i}"].astype(np.intp) for i in range(n_members) if f"rows-{i}" in arrays
+        ]
+        detector.estimators_ = [load(root / f"member-{i}") for i in range(n_members)]
+        for i, member in enumerate(detector.estimators_):
+            if member.n_features_in_ != detector.n_features_in_:
+                raise ModelFileError(f"{root / f'member-{i}'}: width differs from the detector's")
+        return detector
 
     def score_samples(self, X: Any) -> FloatArray:
         """Minus :meth:`decision_function`: higher is more normal (scikit-learn's convention).

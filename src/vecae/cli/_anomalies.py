@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from vecae._artefact import DETECTOR
 from vecae.cli._display import ranked_table
 from vecae.cli._loading import is_table, load_model, read_embeddings_for
 from vecae.cli._options import (
@@ -59,6 +60,8 @@ def _fit_default(
     seed: int,
     threads: int | None,
     out: Output,
+    save_to: Path | None = None,
+    overwrite: bool = False,
 ) -> Any:
     """Fit :class:`vecae.AnomalyDetector` on ``path`` and report its training-row scores."""
     from vecae import AnomalyDetector
@@ -72,6 +75,8 @@ def _fit_default(
         params["contamination"] = contamination
     with out.step(f"fitting the default detector on {len(emb):,} rows"):
         detector = AnomalyDetector(**params).fit(np.asarray(emb.vectors))
+    if save_to is not None:
+        detector.save(save_to, overwrite=overwrite)
     scores = detector.decision_scores_
     limit = float(detector.threshold_ if threshold is None else threshold)
     return AnomalyReport(keys=emb.keys, scores=scores, flags=scores > limit, threshold=limit)
@@ -102,6 +107,10 @@ def anomalies(
     seed: Annotated[
         int, typer.Option(help="Random seed of the default detector (INPUT-only form).")
     ] = 0,
+    save_detector: Annotated[
+        Path | None,
+        typer.Option(help="INPUT-only form: also save the fitted detector to this directory."),
+    ] = None,
     input_format: InputFormatOpt = None,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
@@ -123,7 +132,14 @@ def anomalies(
         raise CliError(f"--contamination must be in (0, 0.5], got {contamination}")
     if second is None:
         claim_output(output, overwrite, inputs=[first])
-        report = _fit_default(first, input_format, contamination, threshold, seed, threads, out)
+        if save_detector is not None:
+            claim_output(save_detector, overwrite, kind=DETECTOR, inputs=[first, output])
+        report = _fit_default(
+            first, input_format, contamination, threshold, seed, threads, out,
+            save_to=save_detector, overwrite=overwrite,
+        )  # fmt: skip
+    elif save_detector is not None:
+        raise CliError("--save-detector applies to the INPUT-only form (fitting a detector)")
     else:
         model_dir, input = first, second
         claim_output(output, overwrite, inputs=[model_dir, input])

@@ -27,7 +27,6 @@ __all__ = [
 ]
 
 
-
 def is_table(path: Path) -> bool:
     """Whether ``path`` is a table of named columns (CSV/TSV/Parquet), by the format registry."""
     # Imported here: the registry imports the readers, which ``vecae --help`` does not need.
@@ -37,8 +36,17 @@ def is_table(path: Path) -> bool:
 
 
 def load_model(model_dir: Path, threads: int | None = None) -> Any:
+    """A saved model, or a saved :class:`vecae.AnomalyDetector` (by its manifest's format)."""
     import vecae
+    from vecae import _artefact
 
+    if _artefact.manifest_kind(model_dir) == _artefact.DETECTOR:
+        detector = vecae.AnomalyDetector.load(model_dir)
+        if threads is not None:
+            detector.set_params(n_threads=threads)
+            for member in detector.estimators_:
+                member.set_params(n_threads=threads)
+        return detector
     model = vecae.load(model_dir)
     if threads is not None:
         model.set_params(n_threads=threads)
