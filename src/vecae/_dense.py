@@ -84,6 +84,9 @@ def nested_sizes(latent_dim: int, nested_dims: Any) -> tuple[int, ...]:
     return tuple(sorted(sizes, reverse=True))
 
 
+CALIBRATION_ROWS = 262_144  # rows of streamed data the int8/bit calibration sees
+
+
 class _DenseRows:
     """Rows of a dense array or CSR matrix, preprocessed one batch at a time."""
 
@@ -227,6 +230,12 @@ class _DenseBase(BaseAutoencoder):
 
     def _calibrate(self, X: Any) -> None:
         """Fit the int8 step and the bit thresholds on the training codes; they are saved."""
+        stream = as_stream(X, memmap=True)
+        if stream is not None:
+            # Data larger than memory: calibrate on evenly spaced rows, so memory stays
+            # bounded (all codes plus their sorted copies would grow with the file).
+            n = stream.store.n_rows
+            X = stream.store.take(np.linspace(0, n - 1, min(n, CALIBRATION_ROWS)).astype(np.int64))
         Z = super().transform(X)
         calibration = self.module_.calibration
         if len(Z) == 0:
