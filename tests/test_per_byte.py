@@ -148,3 +148,15 @@ def test_reconstruction_models_threshold_bits_at_the_median(glove_vectors: np.nd
     bits = unpack_bits(model.encode(glove_vectors[:800], precision="binary"))
     assert np.all(np.abs(bits.mean(axis=0) - 0.5) < 0.01)  # balanced on the training rows
     assert model.metric_ == "euclidean"
+
+
+def test_encode_returns_arrays_under_pandas_output(
+    nested_model: VariationalAutoencoder, glove_vectors: np.ndarray
+) -> None:
+    pytest.importorskip("pandas")
+    from sklearn.base import clone
+
+    model = clone(nested_model).set_params(epochs=1).fit(glove_vectors[:600])
+    model.set_output(transform="pandas")
+    bits = model.encode(glove_vectors[:5], dim=16, precision="binary")
+    assert isinstance(bits, np.ndarray) and bits.shape == (5, 2)

@@ -236,7 +236,7 @@ class _DenseBase(BaseAutoencoder):
             # bounded (all codes plus their sorted copies would grow with the file).
             n = stream.store.n_rows
             X = stream.store.take(np.linspace(0, n - 1, min(n, CALIBRATION_ROWS)).astype(np.int64))
-        Z = super().transform(X)
+        Z = self._encode_rows(X)
         calibration = self.module_.calibration
         if len(Z) == 0:
             return
@@ -349,7 +349,7 @@ class _DenseBase(BaseAutoencoder):
                 f"binary codes need a multiple of 8 coordinates to pack into bytes; "
                 f"dim={width} is not (use e.g. {max(8, width - width % 8)})"
             )
-        Z = super().transform(X)[:, :width]
+        Z = self._encode_rows(X)[:, :width]
         calibration = self.module_.calibration
         if precision == "int8":
             step = float(calibration.int8_step[0])
