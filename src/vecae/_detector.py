@@ -230,6 +230,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         return cls(
             latent_dim=latent,
             hidden=hidden,
+            # The score is the reconstruction error, so members train for exactly that: with
+            # the similarity objective (what "auto" picks for >= 128-d inputs) mean AUROC over
+            # seeds 0-1 fell from 0.745 to 0.702 on 20news-BERT and 0.748 to 0.723 on RoBERTa.
+            objective="reconstruction",
             scale=self.scale,
             epochs=self.epochs,
             batch_size=self.batch_size,
