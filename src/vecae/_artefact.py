@@ -273,8 +273,8 @@ def _same_or_inside(a: Path, b: Path) -> bool:
     return real_a == real_b or real_b in real_a.parents
 
 
-def manifest_kind(path: Path) -> str | None:
-    """The ``format`` recorded in ``path/config.json``, or ``None`` if it is not ours."""
+def _manifest_of(path: Path) -> dict[str, Any] | None:
+    """``path/config.json`` parsed, or ``None`` if it is missing, oversized or not JSON."""
     manifest = path / MANIFEST
     try:
         if not manifest.is_file() or manifest.stat().st_size > MAX_MANIFEST_BYTES:
@@ -282,7 +282,12 @@ def manifest_kind(path: Path) -> str | None:
         config = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
-    kind = config.get("format") if isinstance(config, dict) else None
+    return config if isinstance(config, dict) else None
+
+
+def manifest_kind(path: Path) -> str | None:
+    """The ``format`` recorded in ``path/config.json``, or ``None`` if it is not ours."""
+    kind = (_manifest_of(path) or {}).get("format")
     return kind if isinstance(kind, str) else None
 
 
@@ -335,14 +340,15 @@ def check_destination(
         return
     if not target.is_dir():
         raise OutputExistsError(f"{label}: is a file, not a vecae {what}; refusing to replace it")
-    found = manifest_kind(target)
+    manifest = _manifest_of(target) or {}
+    found = manifest.get("format") if isinstance(manifest.get("format"), str) else None
     if found != kind:
         found_text = f"it holds a {found} artefact" if found else "it has no vecae config.json"
         raise OutputExistsError(
             f"{label}: is not a vecae {what} ({found_text}); --overwrite replaces only "
             f"a vecae {what}"
         )
-    foreign = _foreign_entries(target)
+    foreign = _foreign_entries(target, manifest)
     if foreign:
         raise OutputExistsError(
             f"{label}: also holds files vecae did not write ({', '.join(foreign[:3])}); "
@@ -350,18 +356,19 @@ def check_destination(
         )
 
 
-def _foreign_entries(root: Path) -> list[str]:
-    """Entries of artefact ``root`` that its manifest does not account for."""
+def _foreign_entries(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """Entries of artefact ``root`` that its (already parsed) manifest does not account for."""
+    files = manifest.get("files")
+    ours = {MANIFEST, *(files if isinstance(files, dict) else {})}
     try:
-        config = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        ours = {MANIFEST, *config.get("files", {})}
         entries = sorted(os.listdir(root))
-    except (OSError, ValueError, AttributeError, TypeError, RecursionError):
-        return []  # not readable as ours: manifest_kind has already refused it
+    except OSError:
+        return []
+    # A nested artefact (a recommender's model/, a detector's member-0/) is ours too.
     return [
         name
         for name in entries
-        if name not in ours and not (manifest_kind(root / name) and (root / name).is_dir())
+        if name not in ours and not ((root / name).is_dir() and manifest_kind(root / name))
     ]
 
 
@@ -414,30 +421,26 @@ def _move_into_place(staging: Path, target: Path, *, is_dir: bool, replace: bool
     os.unlink(staging)
 
 
-def _apply_umask(root: Path) -> None:
-    """Give every file and directory under ``root`` the umask's modes.
+def _finish(root: Path) -> None:
+    """Give everything under ``root`` the umask's modes and flush files to disk, in one walk.
 
     Some writers (safetensors, FAISS, tempfile) create files ``0o600`` whatever the umask;
     an artefact shared with a service or a colleague must get the same modes as any other
     file the user creates.
     """
     mask = current_umask()
-    for path in [root, *root.rglob("*")]:
+    for path in [root, *root.rglob("*")] if root.is_dir() else [root]:
         if path.is_symlink():
             continue
+        is_dir = path.is_dir()
         with contextlib.suppress(OSError):
-            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
-
-
-def _fsync_tree(root: Path) -> None:
-    paths = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
-    for path in paths:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            os.chmod(path, (0o777 if is_dir else 0o666) & ~mask)
+            if not is_dir:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
 
 
 def _staging_name(target: Path, suffix: str = "") -> Path:
@@ -483,8 +486,7 @@ def write_directory(
             raise _unwritable(label, target.parent, exc) from exc
         try:
             yield staging
-            _apply_umask(staging)
-            _fsync_tree(staging)
+            _finish(staging)
             # Check again: something that is not ours may have appeared while we worked.
             check_destination(target, kind=kind, overwrite=overwrite, source=label)
             _move_into_place(staging, target, is_dir=True, replace=overwrite)
@@ -559,9 +561,7 @@ class FileOutput:
     def commit(self) -> None:
         """Move the finished temporary file into place and remove the scratch files."""
         try:
-            with contextlib.suppress(OSError):
-                os.chmod(self.temp, 0o666 & ~current_umask())
-            _fsync_tree(self.temp)
+            _finish(self.temp)
             check_destination(self.path, kind=None, overwrite=self.overwrite, source=self.source)
             _move_into_place(self.temp, self.path, is_dir=False, replace=self.overwrite)
         except FileExistsError:
