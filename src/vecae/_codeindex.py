@@ -1,223 +1,229 @@
-"""Search over compact codes, with optional float rescoring (exported as ``vecae.index.CodeIndex``).
+"""The compact-code half of :class:`vecae.index.VectorIndex`: codes, rescoring, safe loading.
 
-Two code families, both FAISS indexes:
+A :class:`~vecae.index.VectorIndex` stores its vectors at one of three precisions:
 
-``"binary"``
-    Packed bits (``numpy.packbits``, e.g. ``model.encode(X, precision="binary")``) in
-    ``IndexBinaryFlat`` (exact Hamming search) or ``IndexBinaryHNSW``. The score is the cosine
-    of the ±1 vectors the bits stand for, ``1 - 2 * hamming / bits``.
+``"float32"``
+    The vectors themselves (``IndexFlat``, ``IndexHNSWFlat``, ``IndexIVFFlat``).
 ``"int8"``
-    Float vectors stored as 8-bit scalar-quantised codes (``IndexScalarQuantizer`` with
-    ``QT_8bit``, its ranges trained on the indexed vectors), searched by inner product.
+    8-bit scalar-quantised codes (``IndexScalarQuantizer`` with ``QT_8bit``): one byte per
+    coordinate, each coordinate's range trained on the indexed vectors. Queries stay float
+    (asymmetric search), so a query is never quantised on its own.
+``"binary"``
+    Packed bits (``numpy.packbits``), searched by Hamming distance (``IndexBinaryFlat``, or
+    ``IndexBinaryHNSW``). The bits are either given (a model's learned bits,
+    ``model.encode(X, precision="binary")``) or the sign bits of the vectors. The score is the
+    cosine of the ±1 vectors the bits stand for, ``1 - 2 * hamming / bits``.
 
-``rescore_multiplier = m > 1`` fetches ``k * m`` candidates with the codes, then re-ranks them
-by the inner product of the float query with stored rescoring vectors (float32, or int8 codes
-as sentence-transformers' ``semantic_search_faiss`` does), and keeps the best ``k``. Rescoring
-can only add true neighbours: the exact scores pick, among more candidates, every true
-neighbour the codes found.
+Rescoring (``rescore_multiplier = m > 1``) fetches ``k * m`` candidates with the codes, then
+re-ranks them with the float query against stored float32 or int8 copies of the vectors, as
+sentence-transformers' ``semantic_search_faiss`` does. It can only add true neighbours: exact
+scores pick, among more candidates, every true neighbour the codes found.
+
+Loading never trusts a size a file declares: the FAISS header's width and row count must match
+the manifest, and a flat code file must have exactly the size those imply, before FAISS reads
+it (and allocates what it declares).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import struct
+from pathlib import Path
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from vecae._exceptions import DimensionMismatchError, InputError, require
+from vecae._exceptions import ModelFileError, require
+from vecae._quantize import pack_bits, quantize_int8
 
-__all__ = ["CodeIndex", "CodePrecision", "exact_top_k", "recall_at_k"]
+__all__ = [
+    "PRECISIONS",
+    "RESCORE",
+    "IndexPrecision",
+    "Rescore",
+    "bytes_per_code",
+    "check_code_file",
+    "exact_top_k",
+    "int8_rescore_vectors",
+    "read_rescore_file",
+    "recall_at_k",
+    "rescored",
+    "sign_bits",
+]
 
-CodePrecision = Literal["binary", "int8"]
+IndexPrecision = Literal["float32", "int8", "binary"]
+PRECISIONS: Final[tuple[str, ...]] = ("float32", "int8", "binary")
+Rescore = Literal["float32", "int8"]
+RESCORE: Final[tuple[str, ...]] = ("float32", "int8")
+
+# FAISS's serialised headers (faiss/impl/index_write.cpp): a four-character code, then the
+# width and row count; the flat formats then hold exactly one vector of codes.
+_BINARY_FLAT: Final = b"IBxF"
+_BINARY_HNSW: Final = b"IBHf"
+_SQ: Final = b"IxSQ"
+# Bytes around the codes in a flat file: binary = fourcc, d, code_size, ntotal, is_trained,
+# metric, vector length; SQ adds its trained ranges (2 floats per coordinate).
+_BINARY_FLAT_OVERHEAD: Final = 33
+_SQ_OVERHEAD: Final = 81
 
 
-class CodeIndex:
-    """A FAISS index over binary or int8 codes; build it with :meth:`build`.
+def bytes_per_code(precision: str, dim: int, bits: int) -> int:
+    """Bytes one vector takes in the search index (without rescoring copies).
 
     Examples
     --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(500, 64)).astype("float32")
-    >>> bits = np.packbits(X > 0, axis=1)
-    >>> index = CodeIndex.build(bits, precision="binary", rescore_vectors=X)
-    >>> scores, ids = index.search(bits[:2], k=3, queries=X[:2], rescore_multiplier=4)
-    >>> ids[:, 0].tolist()
-    [0, 1]
+    >>> [bytes_per_code(p, 64, 50) for p in ("float32", "int8", "binary")]
+    [256, 64, 7]
     """
+    return {"float32": 4 * dim, "int8": dim, "binary": -(-bits // 8)}[precision]
 
-    def __init__(
-        self,
-        index: Any,
-        *,
-        precision: CodePrecision,
-        width: int,
-        rescore_vectors: npt.NDArray[Any] | None,
-    ) -> None:
-        self._index = index
-        self.precision: CodePrecision = precision
-        self.width = width  # bytes per binary code, or coordinates per int8 vector
-        self._rescore = rescore_vectors
 
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
+def sign_bits(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """Packed sign bits (bit set where a coordinate is positive), one bit per coordinate.
 
-    @property
-    def code_bytes(self) -> int:
-        """Bytes per stored code (without FAISS's own per-index overhead)."""
-        return self.width
+    A width that is not a multiple of 8 is padded with zero bits, which every code shares, so
+    Hamming distances are unchanged.
 
-    @classmethod
-    def build(
-        cls,
-        codes: npt.ArrayLike,
-        *,
-        precision: CodePrecision = "binary",
-        kind: Literal["flat", "hnsw"] = "flat",
-        hnsw_m: int = 32,
-        rescore_vectors: npt.ArrayLike | None = None,
-    ) -> CodeIndex:
-        """Index ``codes``.
+    Examples
+    --------
+    >>> sign_bits(np.array([[1.0, -1, 0, 2, -3, 4, 5, -6, 7]], dtype=np.float32))
+    array([[150, 128]], dtype=uint8)
+    """
+    positive = vectors > 0
+    pad = -positive.shape[1] % 8
+    if pad:
+        positive = np.pad(positive, ((0, 0), (0, pad)))
+    return pack_bits(positive)
 
-        Parameters
-        ----------
-        codes : array_like
-            ``"binary"``: packed uint8 codes of shape (n, bits // 8). ``"int8"``: float
-            vectors of shape (n, d) (unit rows for cosine search) that the index stores as
-            8-bit codes.
-        precision : {"binary", "int8"}
-        kind : {"flat", "hnsw"}
-            Exact search, or an HNSW graph (binary codes only).
-        hnsw_m : int
-            HNSW neighbours per node.
-        rescore_vectors : array_like of shape (n, d), optional
-            float32 or int8 rows kept for rescoring; needed for ``rescore_multiplier > 1``.
 
-        Raises
-        ------
-        InputError
-            Codes of the wrong dtype or shape, an unknown precision or kind.
-        """
-        faiss: Any = require("faiss", "index")
-        if precision not in ("binary", "int8"):
-            raise InputError(f"precision: expected 'binary' or 'int8', got {precision!r}")
-        if kind not in ("flat", "hnsw"):
-            raise InputError(f"kind: expected 'flat' or 'hnsw', got {kind!r}")
-        arr = np.asarray(codes)
-        if arr.ndim != 2 or arr.shape[0] == 0:
-            raise InputError(f"codes: expected a non-empty 2-D array, got shape {arr.shape}")
-        rescore = None
-        if rescore_vectors is not None:
-            rescore = np.asarray(rescore_vectors)
-            if rescore.ndim != 2 or rescore.shape[0] != arr.shape[0]:
-                raise InputError(
-                    f"rescore_vectors: expected {arr.shape[0]} rows, got shape {rescore.shape}"
-                )
-            if rescore.dtype != np.int8:
-                rescore = np.ascontiguousarray(rescore, dtype=np.float32)
-        if precision == "binary":
-            if arr.dtype != np.uint8:
-                raise InputError(f"codes: binary codes must be packed uint8, got {arr.dtype}")
-            n_bits = 8 * arr.shape[1]
-            index = (
-                faiss.IndexBinaryFlat(n_bits)
-                if kind == "flat"
-                else faiss.IndexBinaryHNSW(n_bits, int(hnsw_m))
-            )
-            index.add(np.ascontiguousarray(arr))
-            return cls(index, precision=precision, width=arr.shape[1], rescore_vectors=rescore)
-        if kind != "flat":
-            raise InputError("kind: int8 codes are searched with kind='flat'")
-        vectors = np.ascontiguousarray(arr, dtype=np.float32)
-        index = faiss.IndexScalarQuantizer(
-            vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+def int8_rescore_vectors(
+    vectors: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int8], float]:
+    """int8 copies for rescoring: one step for every coordinate (``max |x| / 127``).
+
+    One step keeps the ratios between coordinates, so inner products are scaled, not bent.
+
+    Examples
+    --------
+    >>> codes, step = int8_rescore_vectors(np.array([[0.5, -1.0]], dtype=np.float32))
+    >>> codes.tolist(), round(step * 127, 6)
+    ([[64, -127]], 1.0)
+    """
+    peak = float(np.abs(vectors).max()) if vectors.size else 0.0
+    step = peak / 127 if peak > 0 else 1.0
+    return quantize_int8(vectors, step), step
+
+
+def rescored(
+    queries: npt.NDArray[np.float32],
+    ids: npt.NDArray[np.int64],
+    stored: npt.NDArray[Any],
+    step: float,
+    *,
+    metric: str,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Re-rank candidate ``ids`` (``-1`` = none) by exact scores against ``stored`` rows.
+
+    Scores: inner product for ``metric="cosine"`` (unit queries and rows), ``-||q - x||²`` for
+    ``"l2"``. int8 rows are multiplied by ``step`` first. Returns every candidate, best first.
+    """
+    safe = np.where(ids < 0, 0, ids)
+    candidates = stored[safe].astype(np.float32)  # (n_queries, depth, d)
+    if stored.dtype == np.int8:
+        candidates *= np.float32(step)
+    if metric == "cosine":
+        exact = np.einsum("qd,qcd->qc", queries, candidates)
+    else:
+        diff = candidates - queries[:, None, :]
+        exact = -np.einsum("qcd,qcd->qc", diff, diff)
+    exact[ids < 0] = -np.inf
+    order = np.argsort(-exact, axis=1, kind="stable")
+    return (
+        np.take_along_axis(exact, order, axis=1).astype(np.float32),
+        np.take_along_axis(ids, order, axis=1),
+    )
+
+
+def check_code_file(
+    path: Path, precision: str, kind: str, *, n: int, dim: int, code_bytes: int
+) -> None:
+    """Refuse a code index file whose header or size disagrees with its manifest.
+
+    FAISS allocates what a file declares before reading it, so a crafted file claiming many
+    more codes than it holds is caught here first. Raises :class:`ModelFileError` naming it.
+    """
+    expected = {"int8": _SQ, "binary": _BINARY_FLAT if kind == "flat" else _BINARY_HNSW}
+    fourcc = expected[precision]
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(24)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot be read ({exc})") from exc
+    if len(head) < 24 or head[:4] != fourcc:
+        raise ModelFileError(
+            f"{path}: not a FAISS {precision} {kind} index (expected header {fourcc.decode()})"
         )
-        index.train(vectors)
-        index.add(vectors)
-        return cls(index, precision=precision, width=vectors.shape[1], rescore_vectors=rescore)
-
-    def search(
-        self,
-        query_codes: npt.ArrayLike,
-        k: int = 10,
-        *,
-        queries: npt.ArrayLike | None = None,
-        rescore_multiplier: int = 1,
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        """The ``k`` best rows for each query, as ``(scores, ids)`` of shape (n_queries, k).
-
-        Parameters
-        ----------
-        query_codes : array_like
-            Queries in the index's code form (packed bits, or float vectors for int8).
-        k : int
-        queries : array_like of shape (n_queries, d), optional
-            Float queries for rescoring.
-        rescore_multiplier : int, default=1
-            ``m > 1`` re-ranks ``k * m`` code candidates by the inner product of ``queries``
-            with the rescoring vectors. Missing ids (fewer rows than asked) are ``-1``.
-
-        Raises
-        ------
-        InputError
-            A bad ``k`` or multiplier, or rescoring without ``queries`` or stored vectors.
-        DimensionMismatchError
-            Query codes of another width than the indexed ones.
-        """
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise InputError(f"k must be a positive integer, got {k!r}")
-        if (
-            isinstance(rescore_multiplier, bool)
-            or not isinstance(rescore_multiplier, int | np.integer)
-            or rescore_multiplier < 1
-        ):
-            raise InputError(
-                f"rescore_multiplier must be an integer >= 1, got {rescore_multiplier!r}"
-            )
-        q = np.asarray(query_codes)
-        if q.ndim == 1:
-            q = q[None, :]
-        if q.shape[1] != self.width:
-            raise DimensionMismatchError(
-                f"query codes have width {q.shape[1]}, the index holds width {self.width}"
-            )
-        depth = min(len(self), int(k) * int(rescore_multiplier))
-        if self.precision == "binary":
-            distances, ids = self._index.search(np.ascontiguousarray(q, dtype=np.uint8), depth)
-            scores = 1.0 - 2.0 * distances.astype(np.float32) / (8 * self.width)
-        else:
-            scores, ids = self._index.search(np.ascontiguousarray(q, dtype=np.float32), depth)
-        if rescore_multiplier > 1:
-            scores, ids = self._rescored(ids, queries, int(k))
-        return scores[:, :k].astype(np.float32), ids[:, :k].astype(np.int64)
-
-    def _rescored(
-        self, ids: npt.NDArray[np.int64], queries: npt.ArrayLike | None, k: int
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        if queries is None or self._rescore is None:
-            raise InputError(
-                "rescore_multiplier > 1 needs float queries and rescore_vectors given to build()"
-            )
-        q = np.asarray(queries, dtype=np.float32)
-        if q.ndim == 1:
-            q = q[None, :]
-        if q.shape != (ids.shape[0], self._rescore.shape[1]):
-            raise DimensionMismatchError(
-                f"queries: expected shape ({ids.shape[0]}, {self._rescore.shape[1]}), got {q.shape}"
-            )
-        safe = np.where(ids < 0, 0, ids)
-        candidates = self._rescore[safe].astype(np.float32)  # (n_queries, depth, d)
-        exact = np.einsum("qd,qcd->qc", q, candidates)
-        exact[ids < 0] = -np.inf
-        order = np.argsort(-exact, axis=1, kind="stable")[:, :k]
-        return (
-            np.take_along_axis(exact, order, axis=1).astype(np.float32),
-            np.take_along_axis(ids, order, axis=1),
+    if precision == "binary":
+        width, code_size, total = struct.unpack("<iiq", head[4:20])
+        expected_width = 8 * code_bytes
+        ok = width == expected_width and code_size == code_bytes and total == n
+        flat_size = _BINARY_FLAT_OVERHEAD + n * code_bytes
+    else:
+        width, total = struct.unpack("<iq", head[4:16])
+        expected_width = dim
+        ok = width == dim and total == n
+        flat_size = _SQ_OVERHEAD + n * dim + 8 * dim
+    if not ok:
+        raise ModelFileError(
+            f"{path}: the FAISS header declares {total} codes of width {width}, but the "
+            f"index's config.json describes {n} of width {expected_width}"
         )
+    # An HNSW file also holds its graph, whose size depends on the random levels: it must at
+    # least hold the codes, and the graph's arrays are bounded by FAISS's own reader.
+    if (kind == "flat" and size != flat_size) or size < flat_size:
+        raise ModelFileError(
+            f"{path}: {size:,} bytes, but {n} codes of {code_bytes} bytes need "
+            f"{flat_size:,}; the file is truncated or altered"
+        )
+
+
+def read_rescore_file(path: Path, *, n: int, dim: int, dtype: str) -> npt.NDArray[Any]:
+    """Read the rescoring copies (``.npy``), checking shape, dtype and size before loading."""
+    try:
+        with path.open("rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, found = read_header(handle, max_header_size=10_000)
+            offset = handle.tell()
+        size = path.stat().st_size
+    except (OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(f"{path}: not a readable .npy file ({exc})") from exc
+    if tuple(shape) != (n, dim) or found != np.dtype(dtype) or fortran:
+        raise ModelFileError(
+            f"{path}: holds {found} of shape {tuple(shape)}, but the index's config.json "
+            f"describes {dtype} of shape ({n}, {dim})"
+        )
+    if size != offset + n * dim * found.itemsize:
+        raise ModelFileError(f"{path}: {size:,} bytes do not match its header; truncated?")
+    try:
+        return np.ascontiguousarray(np.load(path, allow_pickle=False))
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: not a readable .npy file ({exc})") from exc
 
 
 def recall_at_k(found: npt.NDArray[np.int64], truth: npt.NDArray[np.int64]) -> float:
-    """Mean share of each row of ``truth`` (the exact top-k ids) present in ``found``."""
+    """Mean share of each row of ``truth`` (the exact top-k ids) present in ``found``.
+
+    Examples
+    --------
+    >>> recall_at_k(np.array([[1, 2], [3, 4]]), np.array([[2, 5], [3, 4]]))
+    0.75
+    """
     hits = [
         len(set(f.tolist()) & set(t.tolist())) / len(t) for f, t in zip(found, truth, strict=True)
     ]

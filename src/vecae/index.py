@@ -12,20 +12,39 @@ this vector / this key / these keys". It wraps three FAISS index families:
     Inverted lists over k-means cells (``IndexIVFFlat``); trained on the vectors. Tuned with
     ``n_lists`` and ``n_probe``; probing every list is exact.
 
+Each family can store its vectors at a lower ``precision`` (see :mod:`vecae._codeindex`):
+
+``"float32"`` (default)
+    The vectors themselves: 4 bytes per coordinate.
+``"int8"``
+    8-bit scalar-quantised codes (``IndexScalarQuantizer``), one byte per coordinate, with
+    ``kind="flat"``.
+``"binary"``
+    Packed bits searched by Hamming distance (``IndexBinaryFlat``, or ``IndexBinaryHNSW``
+    with ``kind="hnsw"``): the sign bits of the vectors, or codes given to :meth:`build`
+    (a model's learned bits). ``metric="cosine"`` only.
+
+With ``rescore="float32"`` or ``"int8"``, :meth:`~VectorIndex.build` also keeps copies of
+the vectors at that precision, and ``search(..., rescore_multiplier=m)`` re-ranks ``k * m``
+code candidates by their exact scores against the float query.
+
 Scores are always "higher is more similar":
 
 * ``metric="cosine"``: the cosine similarity, in ``[-1, 1]``. Vectors and queries are
   L2-normalised and searched with inner product.
 * ``metric="l2"``: the *negative squared* Euclidean distance, ``-||q - x||²`` (so ``0`` is an
   exact match). Take ``sqrt(-score)`` for the distance.
+* ``precision="binary"`` without rescoring: ``1 - 2 * hamming / bits``, the cosine of the ±1
+  vectors the bits stand for. Rescored results carry the exact (or int8) cosine.
 
 FAISS is the optional extra ``index`` (``pip install 'vecae[index]'``) and is imported only
 when an index is built or loaded.
 
 An index saved with :meth:`VectorIndex.save` is a directory holding ``index.faiss`` (written
-by FAISS), ``keys.json`` and ``config.json``. Nothing is ever unpickled on load, and the
-SHA-256 of the two data files is checked against ``config.json`` so that truncated or swapped
-files are reported rather than silently used.
+by FAISS), ``keys.json``, ``rescore.npy`` (only with ``rescore``) and ``config.json``. Nothing
+is ever unpickled on load, the SHA-256 of every data file is checked against ``config.json``
+so that truncated or swapped files are reported rather than silently used, and code files'
+headers and sizes are checked against it before FAISS allocates anything.
 """
 
 from __future__ import annotations
@@ -41,11 +60,20 @@ from typing import Any, Final, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
-from vecae import _choices
-from vecae._codeindex import CodeIndex
+from vecae import _choices, _codeindex
+from vecae._codeindex import PRECISIONS, RESCORE, IndexPrecision, Rescore
 from vecae._exceptions import DimensionMismatchError, InputError, ModelFileError, require
 
-__all__ = ["FORMAT_VERSION", "CodeIndex", "Combine", "Kind", "Metric", "Neighbour", "VectorIndex"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Combine",
+    "IndexPrecision",
+    "Kind",
+    "Metric",
+    "Neighbour",
+    "Rescore",
+    "VectorIndex",
+]
 
 Metric = _choices.Metric
 Kind = _choices.IndexKind
@@ -53,12 +81,14 @@ Combine = Literal["mean", "max"]
 Neighbour = tuple[str, float]
 """One search result: ``(key, score)``; higher scores are more similar."""
 
-FORMAT_VERSION: Final = 2  # 2: the common artefact manifest (format, files)
+FORMAT_VERSION: Final = 3  # 2: the common artefact manifest; 3: precision and rescoring
+_OLDEST_VERSION: Final = 2  # version 2 indexes are float32 indexes without rescoring
 """Version of the on-disk layout written by :meth:`VectorIndex.save`."""
 
 _INDEX_FILE: Final = "index.faiss"
 _KEYS_FILE: Final = "keys.json"
 _CONFIG_FILE: Final = "config.json"
+_RESCORE_FILE: Final = "rescore.npy"
 _METRICS: Final = _choices.METRICS
 _KINDS: Final = _choices.INDEX_KINDS
 # Norms below this are treated as zero: a cosine against them is meaningless.
@@ -130,6 +160,12 @@ class VectorIndex:
     >>> _ = index.save("glove-index")
     >>> len(VectorIndex.load("glove-index").similar_to_items(["paris", "london"], k=2)[0])
     2
+
+    Sign bits of the vectors, 4x re-ranked against float32 copies:
+
+    >>> bits = VectorIndex.build(vectors, words, precision="binary", rescore="float32")
+    >>> bits.bytes_per_vector, bits.search(vectors[:1], k=3, rescore_multiplier=4)[0][0][0]
+    (7, 'the')
     """
 
     def __init__(
@@ -141,8 +177,20 @@ class VectorIndex:
         kind: Kind,
         params: Mapping[str, int | None],
         model_info: Mapping[str, Any] | None,
+        dim: int,
+        precision: IndexPrecision = "float32",
+        codes: str | None = None,
+        rescore_vectors: npt.NDArray[Any] | None = None,
+        rescore_step: float = 1.0,
     ) -> None:
         self._index = faiss_index
+        self._dim = int(dim)
+        self._precision: IndexPrecision = precision
+        # Binary codes: "sign" (the index binarises queries itself) or "given" (the caller's
+        # codes, e.g. a model's learned bits; queries must come as codes too).
+        self._codes = codes
+        self._rescore_vectors = rescore_vectors
+        self._rescore_step = float(rescore_step)
         self._keys: tuple[str, ...] = tuple(keys)
         self._positions: dict[str, int] = {key: i for i, key in enumerate(self._keys)}
         self._metric: Metric = metric
@@ -170,6 +218,9 @@ class VectorIndex:
         n_probe: int = 16,
         model_info: Mapping[str, Any] | None = None,
         random_state: int = 0,
+        precision: IndexPrecision = "float32",
+        rescore: Rescore | None = None,
+        codes: npt.ArrayLike | None = None,
     ) -> VectorIndex:
         """Build an index over ``vectors``.
 
@@ -203,6 +254,20 @@ class VectorIndex:
             :attr:`model_info`, so a loaded index remembers where its encodings came from.
         random_state : int
             Seed of the IVF k-means clustering.
+        precision : {"float32", "int8", "binary"}
+            How the searched vectors are stored: as they are, as 8-bit scalar-quantised codes
+            (``kind="flat"`` only), or as packed bits (``kind="flat"`` or ``"hnsw"``,
+            ``metric="cosine"`` only). Bits are ``codes`` when given, else the sign bits of
+            ``vectors`` (padded with zero bits to a whole byte).
+        rescore : {"float32", "int8"} or None
+            Also keep copies of the (unit, for cosine) vectors at this precision, so that
+            ``search(..., rescore_multiplier=m)`` can re-rank candidates. int8 copies use one
+            step for every coordinate. Only for ``precision`` ``"int8"`` or ``"binary"``.
+        codes : array_like of uint8, shape (n, bytes), optional
+            ``precision="binary"`` only: packed bits to search instead of the sign bits, for
+            example a model's learned bits, ``model.encode(X, precision="binary")``, with
+            ``vectors = model.transform(X)``. Queries must then be given as codes too
+            (``search(..., query_codes=...)``).
 
         Returns
         -------
@@ -211,8 +276,9 @@ class VectorIndex:
         Raises
         ------
         InputError
-            Malformed vectors or keys, duplicate keys, zero vectors under cosine, unknown
-            ``metric``/``kind``, non-positive knobs, or ``model_info`` that is not JSON.
+            Malformed vectors, codes or keys, duplicate keys, zero vectors under cosine,
+            unknown ``metric``/``kind``/``precision``/``rescore`` or a combination FAISS does
+            not offer, non-positive knobs, or ``model_info`` that is not JSON.
         MissingDependencyError
             FAISS is not installed.
         """
@@ -220,6 +286,7 @@ class VectorIndex:
             raise InputError(f"metric: expected one of {_METRICS}, got {metric!r}")
         if kind not in _KINDS:
             raise InputError(f"kind: expected one of {_KINDS}, got {kind!r}")
+        cls._check_precision(precision, rescore, kind=kind, metric=metric, codes=codes)
         arr = _as_matrix(vectors, source="vectors")
         key_list = cls._check_keys(keys, n_rows=arr.shape[0])
         if arr.shape[0] == 0:
@@ -234,6 +301,21 @@ class VectorIndex:
 
         n, dim = arr.shape
         params: dict[str, int | None] = {"random_state": int(random_state)}
+        if precision != "float32":
+            return cls._build_codes(
+                arr,
+                key_list,
+                metric=metric,
+                kind=kind,
+                precision=precision,
+                rescore=rescore,
+                codes=codes,
+                params=params,
+                hnsw_m=hnsw_m,
+                ef_construction=ef_construction,
+                ef_search=ef_search,
+                model_info=model_info,
+            )
         faiss = _faiss()
         faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
         if kind == "flat":
@@ -259,7 +341,100 @@ class VectorIndex:
         if kind == "ivf":
             # Lets search_keys() reconstruct stored vectors by id.
             index.make_direct_map()
-        return cls(index, key_list, metric=metric, kind=kind, params=params, model_info=model_info)
+        return cls(
+            index, key_list, metric=metric, kind=kind, params=params, model_info=model_info, dim=dim
+        )
+
+    @staticmethod
+    def _check_precision(
+        precision: object, rescore: object, *, kind: str, metric: str, codes: object
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise InputError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
+        if rescore is not None and rescore not in RESCORE:
+            raise InputError(f"rescore: expected one of {RESCORE} or None, got {rescore!r}")
+        if precision == "float32" and rescore is not None:
+            raise InputError("rescore: a float32 index is already exact; rescore needs codes")
+        if codes is not None and precision != "binary":
+            raise InputError("codes: only precision='binary' takes codes")
+        if precision == "int8" and kind != "flat":
+            raise InputError(f"kind: int8 codes are searched with kind='flat', not {kind!r}")
+        if precision == "binary":
+            if kind not in ("flat", "hnsw"):
+                raise InputError(f"kind: binary codes take kind='flat' or 'hnsw', not {kind!r}")
+            if metric != "cosine":
+                raise InputError("metric: binary codes approximate cosine; use metric='cosine'")
+
+    @classmethod
+    def _build_codes(
+        cls,
+        arr: npt.NDArray[np.float32],
+        keys: list[str],
+        *,
+        metric: Metric,
+        kind: Kind,
+        precision: IndexPrecision,
+        rescore: Rescore | None,
+        codes: npt.ArrayLike | None,
+        params: dict[str, int | None],
+        hnsw_m: int,
+        ef_construction: int,
+        ef_search: int,
+        model_info: Mapping[str, Any] | None,
+    ) -> VectorIndex:
+        """An int8 or binary index over ``arr`` (already unit rows for cosine)."""
+        faiss = _faiss()
+        n, dim = arr.shape
+        source: str | None = None
+        if precision == "int8":
+            faiss_metric = faiss.METRIC_INNER_PRODUCT if metric == "cosine" else faiss.METRIC_L2
+            index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss_metric)
+            index.train(arr)
+            index.add(arr)
+        else:
+            if codes is None:
+                packed = _codeindex.sign_bits(arr)
+                params["bits"] = dim
+                source = "sign"
+            else:
+                packed = np.asarray(codes)
+                if packed.dtype != np.uint8 or packed.ndim != 2 or packed.shape[1] == 0:
+                    raise InputError(
+                        "codes: expected packed bits, a 2-D uint8 array (numpy.packbits), got "
+                        f"{packed.dtype} of shape {packed.shape}"
+                    )
+                if packed.shape[0] != n:
+                    raise InputError(f"codes: {packed.shape[0]} rows for {n} vectors")
+                params["bits"] = 8 * packed.shape[1]
+                source = "given"
+            if kind == "flat":
+                index = faiss.IndexBinaryFlat(8 * packed.shape[1])
+            else:
+                params["hnsw_m"] = _check_positive_int(hnsw_m, "hnsw_m")
+                params["ef_construction"] = _check_positive_int(ef_construction, "ef_construction")
+                params["ef_search"] = _check_positive_int(ef_search, "ef_search")
+                index = faiss.IndexBinaryHNSW(8 * packed.shape[1], params["hnsw_m"])
+                index.hnsw.efConstruction = params["ef_construction"]
+            index.add(np.ascontiguousarray(packed))
+        stored: npt.NDArray[Any] | None = None
+        step = 1.0
+        if rescore == "float32":
+            stored = arr
+        elif rescore == "int8":
+            stored, step = _codeindex.int8_rescore_vectors(arr)
+        return cls(
+            index,
+            keys,
+            metric=metric,
+            kind=kind,
+            params=params,
+            model_info=model_info,
+            dim=dim,
+            precision=precision,
+            codes=source,
+            rescore_vectors=stored,
+            rescore_step=step,
+        )
 
     @staticmethod
     def _check_keys(keys: Sequence[str], *, n_rows: int) -> list[str]:
@@ -288,8 +463,39 @@ class VectorIndex:
 
     @property
     def dim(self) -> int:
-        """Width of the indexed vectors."""
-        return int(self._index.d)
+        """Width of the indexed vectors (of float queries; binary codes have their own)."""
+        return self._dim
+
+    @property
+    def precision(self) -> IndexPrecision:
+        """``"float32"``, ``"int8"`` or ``"binary"``: how the searched vectors are stored."""
+        return self._precision
+
+    @property
+    def rescore(self) -> Rescore | None:
+        """Precision of the rescoring copies (``"float32"``/``"int8"``), or ``None``."""
+        if self._rescore_vectors is None:
+            return None
+        return "int8" if self._rescore_vectors.dtype == np.int8 else "float32"
+
+    @property
+    def code_bytes(self) -> int | None:
+        """Bytes per packed code of a binary index (``None`` for other precisions)."""
+        return int(self._index.code_size) if self._precision == "binary" else None
+
+    @property
+    def bytes_per_vector(self) -> int:
+        """Bytes one vector takes in the search structure (codes only, before FAISS's graph or
+        list overhead and without the rescoring copies; see :attr:`rescore_bytes_per_vector`)."""
+        bits = int(self._params.get("bits") or 0)
+        return _codeindex.bytes_per_code(self._precision, self._dim, bits)
+
+    @property
+    def rescore_bytes_per_vector(self) -> int:
+        """Bytes per vector of the rescoring copies (0 without rescoring)."""
+        if self._rescore_vectors is None:
+            return 0
+        return int(self._rescore_vectors.itemsize) * self._dim
 
     @property
     def metric(self) -> Metric:
@@ -349,9 +555,12 @@ class VectorIndex:
         return key in self._positions
 
     def __repr__(self) -> str:
+        codes = "" if self._precision == "float32" else f", precision={self._precision!r}"
+        if self._rescore_vectors is not None:
+            codes += f", rescore={self.rescore!r}"
         return (
             f"VectorIndex(n={len(self)}, dim={self.dim}, metric={self._metric!r}, "
-            f"kind={self._kind!r})"
+            f"kind={self._kind!r}{codes})"
         )
 
     # ------------------------------------------------------------------ search
@@ -362,33 +571,47 @@ class VectorIndex:
         k: int = 10,
         *,
         exclude: Collection[str] | Sequence[Collection[str]] | None = None,
+        rescore_multiplier: int = 1,
+        query_codes: npt.ArrayLike | None = None,
     ) -> list[list[Neighbour]]:
         """Find the ``k`` most similar indexed keys for each query vector.
 
         Parameters
         ----------
         queries : array_like of shape (n_queries, dim) or (dim,)
-            Query vectors (a single vector is treated as one query).
+            Query vectors (a single vector is treated as one query), always float: an int8
+            index compares them with its codes as they are, a binary index of sign bits
+            takes their sign bits.
         k : int
             Number of neighbours per query; capped at ``len(self)``.
         exclude : collection of str, or sequence of collections of str, optional
             Keys never to return. A flat collection of strings applies to every query; a
             sequence with one collection per query applies to that query only. Unknown keys
             in it are ignored.
+        rescore_multiplier : int, default=1
+            ``m > 1`` fetches ``k * m`` candidates with the codes and re-ranks them by their
+            exact scores against the rescoring copies (an index built with ``rescore``).
+        query_codes : array_like of uint8, shape (n_queries, code_bytes), optional
+            Binary indexes: the queries' packed bits, encoded like the indexed codes (for
+            codes given to :meth:`build`, e.g. ``model.encode(Q, precision="binary")``).
+            Required for such an index; by default a sign-bit index binarises ``queries``.
 
         Returns
         -------
         list of list of (str, float)
             Per query, ``(key, score)`` pairs by decreasing score: cosine similarity for
-            ``metric="cosine"``, negative squared L2 distance for ``metric="l2"``. A list may
-            be shorter than ``k`` when exclusions or an approximate index leave fewer hits.
+            ``metric="cosine"``, negative squared L2 distance for ``metric="l2"``, the
+            Hamming cosine ``1 - 2 * hamming / bits`` for unrescored binary codes. A list
+            may be shorter than ``k`` when exclusions or an approximate index leave fewer.
 
         Raises
         ------
         InputError
-            Non-finite queries, a zero query under cosine, bad ``k`` or ``exclude``.
+            Non-finite queries, a zero query under cosine, bad ``k``, ``exclude``,
+            ``rescore_multiplier`` (or one > 1 on an index without rescoring copies), or
+            missing or malformed ``query_codes``.
         DimensionMismatchError
-            Queries whose width differs from :attr:`dim`.
+            Queries (or query codes) whose width differs from the index's.
         """
         try:
             arr = np.asarray(queries, dtype=np.float32)
@@ -397,10 +620,14 @@ class VectorIndex:
         if arr.ndim == 1:
             arr = arr[None, :]
         q = self._prepare_queries(arr, source="queries")
+        codes = self._query_codes(q, query_codes)
         excluded = self._exclusion_ids(exclude, n_queries=q.shape[0])
-        return self._search_ids(q, _check_positive_int(k, "k"), excluded)
+        multiplier = self._check_multiplier(rescore_multiplier)
+        return self._search_ids(q, _check_positive_int(k, "k"), excluded, codes, multiplier)
 
-    def search_keys(self, keys: Sequence[str], k: int = 10) -> list[list[Neighbour]]:
+    def search_keys(
+        self, keys: Sequence[str], k: int = 10, *, rescore_multiplier: int = 1
+    ) -> list[list[Neighbour]]:
         """Find the neighbours of items that are already in the index.
 
         Parameters
@@ -410,6 +637,8 @@ class VectorIndex:
             keys with an identical vector are kept).
         k : int
             Number of neighbours per key.
+        rescore_multiplier : int, default=1
+            As in :meth:`search`; the items' rescoring copies are the float queries.
 
         Returns
         -------
@@ -424,11 +653,19 @@ class VectorIndex:
         if isinstance(keys, str):
             keys = [keys]
         ids = [self._position(key) for key in keys]
-        q = self._stored_vectors(ids)
-        return self._search_ids(q, _check_positive_int(k, "k"), [{i} for i in ids])
+        multiplier = self._check_multiplier(rescore_multiplier)
+        q, codes = self._stored_queries(ids)
+        return self._search_ids(
+            q, _check_positive_int(k, "k"), [{i} for i in ids], codes, multiplier
+        )
 
     def similar_to_items(
-        self, keys: Sequence[str], k: int = 10, *, combine: Combine = "mean"
+        self,
+        keys: Sequence[str],
+        k: int = 10,
+        *,
+        combine: Combine = "mean",
+        rescore_multiplier: int = 1,
     ) -> list[Neighbour]:
         """Recommend keys similar to a group of items ("more like these").
 
@@ -441,8 +678,11 @@ class VectorIndex:
             Number of results.
         combine : {"mean", "max"}
             ``"mean"`` searches once with the centroid of the items (for cosine, the mean of
-            their unit vectors, re-normalised); ``"max"`` searches with every item and scores
-            a candidate by its best similarity to any of them, which keeps niche interests.
+            their unit vectors, re-normalised; for binary codes, the majority bit); ``"max"``
+            searches with every item and scores a candidate by its best similarity to any of
+            them, which keeps niche interests.
+        rescore_multiplier : int, default=1
+            As in :meth:`search`.
 
         Returns
         -------
@@ -463,16 +703,23 @@ class VectorIndex:
         if not ids:
             raise InputError("keys: at least one item key is needed")
         k = _check_positive_int(k, "k")
+        multiplier = self._check_multiplier(rescore_multiplier)
         own = set(ids)
-        stored = self._stored_vectors(ids)
+        stored, codes = self._stored_queries(ids)
         if combine == "mean":
-            centroid = stored.mean(axis=0, keepdims=True)
-            if self._metric == "cosine":
-                centroid = _normalise(centroid, source="keys (their mean vector)")
-            return self._search_ids(centroid, k, [own])[0]
+            centroid = None
+            if stored is not None:
+                centroid = stored.mean(axis=0, keepdims=True)
+                if self._metric == "cosine":
+                    centroid = _normalise(centroid, source="keys (their mean vector)")
+            majority = None
+            if codes is not None:
+                ones = np.unpackbits(codes, axis=1).mean(axis=0) > 0.5
+                majority = np.packbits(ones[None, :], axis=1)
+            return self._search_ids(centroid, k, [own], majority, multiplier)[0]
         # Per-item searches deep enough that excluding the query items still leaves k each;
         # the best k by maximum score is then exact for an exact index.
-        per_item = self._search_ids(stored, k, [own] * len(ids))
+        per_item = self._search_ids(stored, k, [own] * len(ids), codes, multiplier)
         best: dict[str, float] = {}
         for results in per_item:
             for key, score in results:
@@ -495,12 +742,63 @@ class VectorIndex:
                 hint = "; did you mean " + ", ".join(repr(c) for c in close) + "?"
         raise InputError(f"keys: {key!r} is not in the index{hint}")
 
-    def _stored_vectors(self, ids: Sequence[int]) -> npt.NDArray[np.float32]:
-        # Vectors come back as stored: already unit length for cosine.
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
-        for row, i in enumerate(ids):
-            out[row] = self._index.reconstruct(int(i))
-        return out
+    def _check_multiplier(self, value: object) -> int:
+        multiplier = _check_positive_int(value, "rescore_multiplier")
+        if multiplier > 1 and self._rescore_vectors is None:
+            raise InputError(
+                "rescore_multiplier: this index keeps no rescoring copies; build it with "
+                "rescore='float32' or 'int8' (vecae index build --rescore)"
+            )
+        return multiplier
+
+    def _stored_queries(
+        self, ids: Sequence[int]
+    ) -> tuple[npt.NDArray[np.float32] | None, npt.NDArray[np.uint8] | None]:
+        """Float vectors (where the index can give them) and codes (binary) of stored rows."""
+        floats: npt.NDArray[np.float32] | None = None
+        if self._rescore_vectors is not None:
+            floats = self._rescore_vectors[list(ids)].astype(np.float32)
+            if self._rescore_vectors.dtype == np.int8:
+                floats *= np.float32(self._rescore_step)
+        elif self._precision != "binary":
+            # Vectors come back as stored: unit length for cosine (int8: decoded codes).
+            floats = np.empty((len(ids), self.dim), dtype=np.float32)
+            for row, i in enumerate(ids):
+                floats[row] = self._index.reconstruct(int(i))
+        codes: npt.NDArray[np.uint8] | None = None
+        if self._precision == "binary":
+            codes = np.empty((len(ids), int(self._index.code_size)), dtype=np.uint8)
+            for row, i in enumerate(ids):
+                codes[row] = self._index.reconstruct(int(i))
+        return floats, codes
+
+    def _query_codes(
+        self, q: npt.NDArray[np.float32], query_codes: npt.ArrayLike | None
+    ) -> npt.NDArray[np.uint8] | None:
+        if self._precision != "binary":
+            if query_codes is not None:
+                raise InputError("query_codes: only binary indexes are searched with codes")
+            return None
+        if query_codes is None:
+            if self._codes == "given":
+                raise InputError(
+                    "query_codes: this index holds codes given to build() (such as a model's "
+                    "learned bits); pass the queries' codes, encoded the same way"
+                )
+            return _codeindex.sign_bits(q)
+        codes = np.asarray(query_codes)
+        if codes.ndim == 1:
+            codes = codes[None, :]
+        if codes.dtype != np.uint8 or codes.ndim != 2:
+            raise InputError(f"query_codes: expected packed uint8 bits, got {codes.dtype}")
+        if codes.shape[1] != self._index.code_size:
+            raise DimensionMismatchError(
+                f"query_codes: {codes.shape[1]} bytes per code, the index holds "
+                f"{self._index.code_size}"
+            )
+        if codes.shape[0] != q.shape[0]:
+            raise InputError(f"query_codes: {codes.shape[0]} codes for {q.shape[0]} queries")
+        return np.ascontiguousarray(codes)
 
     def _prepare_queries(self, arr: npt.ArrayLike, *, source: str) -> npt.NDArray[np.float32]:
         q = _as_matrix(arr, source=source)
@@ -542,14 +840,36 @@ class VectorIndex:
         return groups
 
     def _search_ids(
-        self, q: npt.NDArray[np.float32], k: int, excluded: Sequence[set[int]]
+        self,
+        q: npt.NDArray[np.float32] | None,
+        k: int,
+        excluded: Sequence[set[int]],
+        codes: npt.NDArray[np.uint8] | None = None,
+        multiplier: int = 1,
     ) -> list[list[Neighbour]]:
         n = len(self)
         # Over-fetch by the largest exclusion so that filtering still leaves k results.
-        depth = min(n, k + max((len(group) for group in excluded), default=0))
-        scores, ids = self._index.search(np.ascontiguousarray(q, dtype=np.float32), depth)
-        if self._metric == "l2":
-            scores = -scores  # FAISS returns squared distances; we report similarities
+        depth = min(n, k * multiplier + max((len(group) for group in excluded), default=0))
+        if self._precision == "binary":
+            assert codes is not None
+            distances, ids = self._index.search(codes, depth)
+            bits = int(cast(int, self._params["bits"]))
+            scores = 1.0 - 2.0 * distances.astype(np.float32) / bits
+        else:
+            assert q is not None
+            scores, ids = self._index.search(np.ascontiguousarray(q, dtype=np.float32), depth)
+            if self._metric == "l2":
+                scores = -scores  # FAISS returns squared distances; we report similarities
+        if multiplier > 1:
+            assert q is not None and self._rescore_vectors is not None
+            # The excluded ids are dropped first, so the k * m candidates are all eligible.
+            ids = ids.copy()
+            for row_ids, skip in zip(ids, excluded, strict=True):
+                if skip:
+                    row_ids[np.isin(row_ids, list(skip))] = -1
+            scores, ids = _codeindex.rescored(
+                q, ids, self._rescore_vectors, self._rescore_step, metric=self._metric
+            )
         results: list[list[Neighbour]] = []
         for row_scores, row_ids, skip in zip(scores, ids, excluded, strict=True):
             row: list[Neighbour] = []
@@ -568,7 +888,8 @@ class VectorIndex:
     def save(self, directory: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write the index to ``directory`` as one atomic artefact.
 
-        ``index.faiss`` and ``keys.json`` are written into a staging directory, then
+        ``index.faiss``, ``keys.json`` and, with rescoring copies, ``rescore.npy`` are
+        written into a staging directory, then
         ``config.json`` (the manifest, with their SHA-256), and the directory appears under its
         name in one rename (:mod:`vecae._artefact`).
 
@@ -597,11 +918,19 @@ class VectorIndex:
         faiss = _faiss()
         with _artefact.write_directory(directory, _artefact.INDEX, overwrite=overwrite) as staging:
             index_path = staging / _INDEX_FILE
+            files = [_INDEX_FILE, _KEYS_FILE]
             try:
-                faiss.write_index(self._index, str(index_path))
+                if self._precision == "binary":
+                    faiss.write_index_binary(self._index, str(index_path))
+                else:
+                    faiss.write_index(self._index, str(index_path))
                 (staging / _KEYS_FILE).write_bytes(
                     json.dumps(list(self._keys), ensure_ascii=False).encode("utf-8")
                 )
+                if self._rescore_vectors is not None:
+                    with (staging / _RESCORE_FILE).open("wb") as handle:
+                        np.save(handle, self._rescore_vectors, allow_pickle=False)
+                    files.append(_RESCORE_FILE)
             except (OSError, RuntimeError) as exc:
                 raise ModelFileError(f"{directory}: cannot write the index files ({exc})") from exc
             config = {
@@ -614,8 +943,12 @@ class VectorIndex:
                 "n": len(self),
                 "dim": self.dim,
                 "model_info": self._model_info,
+                "precision": self._precision,
+                "codes": self._codes,
+                "rescore": self.rescore,
+                "rescore_step": self._rescore_step,
             }
-            _artefact.write_manifest(staging, config, files=(_INDEX_FILE, _KEYS_FILE))
+            _artefact.write_manifest(staging, config, files=files)
         return Path(os.path.abspath(os.path.expanduser(os.fspath(directory))))
 
     @classmethod
@@ -666,28 +999,55 @@ class VectorIndex:
                 f"({len(set(keys))} distinct)"
             )
 
+        precision = config["precision"]
+        bits = config["params"].get("bits") or 0
+        code_bytes = -(-bits // 8) if precision == "binary" else config["dim"]
+        if precision != "float32":
+            _codeindex.check_code_file(
+                index_path,
+                precision,
+                config["kind"],
+                n=config["n"],
+                dim=config["dim"],
+                code_bytes=code_bytes,
+            )
         try:
-            index = faiss.read_index(str(index_path))
+            if precision == "binary":
+                index = faiss.read_index_binary(str(index_path))
+            else:
+                index = faiss.read_index(str(index_path))
         except (RuntimeError, OSError) as exc:
             raise ModelFileError(f"{index_path}: not a readable FAISS index ({exc})") from exc
         expected_type = {
-            "flat": faiss.IndexFlat,
-            "hnsw": faiss.IndexHNSWFlat,
-            "ivf": faiss.IndexIVFFlat,
-        }[config["kind"]]
+            ("float32", "flat"): faiss.IndexFlat,
+            ("float32", "hnsw"): faiss.IndexHNSWFlat,
+            ("float32", "ivf"): faiss.IndexIVFFlat,
+            ("int8", "flat"): faiss.IndexScalarQuantizer,
+            ("binary", "flat"): faiss.IndexBinaryFlat,
+            ("binary", "hnsw"): faiss.IndexBinaryHNSW,
+        }[precision, config["kind"]]
         expected_metric = (
             faiss.METRIC_INNER_PRODUCT if config["metric"] == "cosine" else faiss.METRIC_L2
         )
+        width = 8 * code_bytes if precision == "binary" else config["dim"]
         if (
             not isinstance(index, expected_type)
-            or index.metric_type != expected_metric
+            or (precision != "binary" and index.metric_type != expected_metric)
             or index.ntotal != config["n"]
-            or index.d != config["dim"]
+            or index.d != width
         ):
             raise ModelFileError(
                 f"{index_path}: holds {type(index).__name__} with {index.ntotal} x {index.d} "
                 f"vectors, but {config_path.name} describes a {config['kind']} "
                 f"{config['metric']} index of {config['n']} x {config['dim']}"
+            )
+        rescore_vectors = None
+        if config["rescore"] is not None:
+            rescore_vectors = _codeindex.read_rescore_file(
+                _artefact.checked_file(root, _RESCORE_FILE, config),
+                n=config["n"],
+                dim=config["dim"],
+                dtype=config["rescore"],
             )
         return cls(
             index,
@@ -696,6 +1056,11 @@ class VectorIndex:
             kind=config["kind"],
             params=config["params"],
             model_info=config["model_info"],
+            dim=config["dim"],
+            precision=precision,
+            codes=config["codes"],
+            rescore_vectors=rescore_vectors,
+            rescore_step=config["rescore_step"],
         )
 
     @staticmethod
@@ -704,8 +1069,16 @@ class VectorIndex:
 
         path = root / _CONFIG_FILE
         config = _artefact.read_manifest(
-            root, _artefact.INDEX, version=FORMAT_VERSION, oldest=FORMAT_VERSION
+            root, _artefact.INDEX, version=FORMAT_VERSION, oldest=_OLDEST_VERSION
         )
+        # Version 2 predates codes: every such index is float32 without rescoring copies.
+        for field, default in (
+            ("precision", "float32"),
+            ("codes", None),
+            ("rescore", None),
+            ("rescore_step", 1.0),
+        ):
+            config.setdefault(field, default)
         required: dict[str, type | tuple[type, ...]] = {
             "metric": str,
             "kind": str,
@@ -721,11 +1094,33 @@ class VectorIndex:
             raise ModelFileError(
                 f"{path}: unknown metric {config['metric']!r} or kind {config['kind']!r}"
             )
+        step = config["rescore_step"]
+        if (
+            config["precision"] not in PRECISIONS
+            or (config["precision"] == "int8" and config["kind"] != "flat")
+            or (config["precision"] == "binary" and config["kind"] == "ivf")
+            or config["rescore"] not in (*RESCORE, None)
+            or (config["precision"] == "float32" and config["rescore"] is not None)
+            or config["codes"] not in ("sign", "given", None)
+            or isinstance(step, bool)
+            or not isinstance(step, int | float)
+            or not (math.isfinite(step) and step > 0)
+        ):
+            raise ModelFileError(
+                f"{path}: unknown precision {config['precision']!r} for a {config['kind']} "
+                f"index, rescore {config['rescore']!r}, codes {config['codes']!r} or "
+                f"rescore_step {step!r}"
+            )
         params = config["params"]
         if not all(isinstance(v, int) or v is None for v in params.values()):
             raise ModelFileError(f"{path}: field 'params' must map names to integers")
-        knobs = {"hnsw": ("ef_search",), "ivf": ("n_lists", "n_probe"), "flat": ()}
-        for knob in knobs[config["kind"]]:
+        knobs: dict[str, tuple[str, ...]] = {
+            "hnsw": ("ef_search",),
+            "ivf": ("n_lists", "n_probe"),
+            "flat": (),
+        }
+        needed = knobs[config["kind"]] + (("bits",) if config["precision"] == "binary" else ())
+        for knob in needed:
             if not isinstance(params.get(knob), int) or params[knob] < 1:
                 raise ModelFileError(f"{path}: params.{knob} is missing or not positive")
         return config
