@@ -1,4 +1,4 @@
-"""EASE and the recommender families, on a hand-computed case and real item bags (SST-2)."""
+"""EASE, RecVAE and the recommender families: a hand-computed case and real item bags (SST-2)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from vecae.recommend import (
     EASERecommender,
     InteractionMatrix,
     Recommender,
+    RecVAERecommender,
     evaluate_recommender,
     split_users,
 )
@@ -19,6 +20,7 @@ from vecae.recommend import (
 FAST_PARAMS = {
     "ease": {"random_state": 0},
     "mult-dae": {"latent_dim": 16, "hidden": (64,), "epochs": 5, "random_state": 0},
+    "recvae": {"hidden_dim": 32, "latent_dim": 8, "epochs": 3, "n_threads": 1, "random_state": 0},
 }
 
 
@@ -94,10 +96,68 @@ def test_ease_save_load_round_trip(interactions, tmp_path):
 
 
 def test_unknown_family_is_a_clear_error(interactions):
-    with pytest.raises(InputError, match="expected one of ease, mult-dae"):
+    with pytest.raises(InputError, match="expected one of ease, recvae, mult-dae"):
         Recommender.fit(interactions, "svd")
 
 
 def test_parameters_of_the_other_family_are_a_clear_error(interactions):
     with pytest.raises(InputError, match="model='ease'"):
         Recommender.fit(interactions, "ease", latent_dim=16)
+
+
+# -- RecVAE -------------------------------------------------------------------------------------
+
+
+def test_recvae_is_deterministic_for_a_fixed_seed(sst2_bags):
+    first = RecVAERecommender(**FAST_PARAMS["recvae"]).fit(sst2_bags)
+    second = RecVAERecommender(**FAST_PARAMS["recvae"]).fit(sst2_bags)
+    np.testing.assert_array_equal(first.score(sst2_bags), second.score(sst2_bags))
+
+
+def test_recvae_seed_changes_the_model(sst2_bags):
+    first = RecVAERecommender(**FAST_PARAMS["recvae"]).fit(sst2_bags)
+    other = RecVAERecommender(**{**FAST_PARAMS["recvae"], "random_state": 1}).fit(sst2_bags)
+    assert not np.array_equal(first.score(sst2_bags[:20]), other.score(sst2_bags[:20]))
+
+
+def test_recvae_training_loss_falls(sst2_bags):
+    params = {**FAST_PARAMS["recvae"], "epochs": 8, "learning_rate": 3e-3}
+    params["validation_fraction"] = 0.0
+    model = RecVAERecommender(**params).fit(sst2_bags)
+    assert len(model.history_) == 8
+    assert model.history_[-1] < 0.9 * model.history_[0]
+
+
+def test_recvae_chooses_its_epochs_on_validation_users(sst2_bags):
+    model = RecVAERecommender(**{**FAST_PARAMS["recvae"], "epochs": 4}).fit(sst2_bags)
+    assert 1 <= len(model.validation_) <= 4
+    assert model.validation_[model.n_epochs_ - 1] == max(model.validation_)
+    assert len(model.history_) == model.n_epochs_
+
+
+def test_recvae_save_load_is_bit_identical(interactions, tmp_path):
+    recommender = Recommender.fit(interactions, "recvae", **FAST_PARAMS["recvae"])
+    loaded = Recommender.load(recommender.save(tmp_path / "recvae"))
+    assert loaded.family == "recvae"
+    np.testing.assert_array_equal(
+        loaded.score(interactions.matrix[:50]), recommender.score(interactions.matrix[:50])
+    )
+
+
+def test_recvae_tampered_weights_are_a_model_file_error(interactions, tmp_path):
+    import json
+
+    from vecae import ModelFileError
+
+    recommender = Recommender.fit(interactions, "recvae", **FAST_PARAMS["recvae"])
+    path = recommender.save(tmp_path / "recvae")
+    config = json.loads((path / "config.json").read_text())
+    config["recvae"]["hidden_dim"] = 64  # no longer matches the stored tensors
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError):
+        Recommender.load(path)
+
+
+def test_recvae_rejects_bad_parameters(sst2_bags):
+    with pytest.raises(InputError, match="dropout"):
+        RecVAERecommender(dropout=1.0).fit(sst2_bags)

@@ -1,12 +1,13 @@
 """Implicit-feedback recommendation with an autoencoder over user histories.
 
-The model is :class:`Recommender`, in two families: ``"ease"`` (the default), the closed-form
+The model is :class:`Recommender`, in three families: ``"ease"`` (the default), the closed-form
 linear autoencoder with a zero diagonal of Steck (2019, "Embarrassingly Shallow Autoencoders
-for Sparse Data"; :class:`EASERecommender`), and ``"mult-dae"``, a Mult-DAE (Liang et al. 2018,
-"Variational Autoencoders for Collaborative Filtering") built on
-:class:`vecae.CategoricalAutoencoder` with a multinomial likelihood. Either recommends unseen
+for Sparse Data"; :class:`EASERecommender`); ``"recvae"``, the variational autoencoder of
+Shenbin et al. (2020, "RecVAE"; :class:`RecVAERecommender`); and ``"mult-dae"``, a Mult-DAE
+(Liang et al. 2018, "Variational Autoencoders for Collaborative Filtering") built on
+:class:`vecae.CategoricalAutoencoder` with a multinomial likelihood. Each recommends unseen
 items for known users and for new users given by their items. :func:`compare_recommenders`
-measures both against the baselines below. Around them:
+measures EASE and Mult-DAE against the baselines below. Around them:
 
 * :class:`InteractionMatrix` — a users x items CSR matrix with the user and item keys;
 * :func:`split_users` — the strong-generalisation split of Liang et al.: whole users are held
@@ -41,16 +42,19 @@ from vecae.recommend._model import (
     compare_recommenders,
 )
 from vecae.recommend._protocol import ScoreFn, evaluate_recommender
+from vecae.recommend._recvae import RECVAE_DEFAULTS, RecVAERecommender
 
 __all__ = [
     "DEFAULT_FAMILY",
     "EASE_L2_GRID",
     "FAMILIES",
     "MULT_DAE_DEFAULTS",
+    "RECVAE_DEFAULTS",
     "EASERecommender",
     "InteractionMatrix",
     "ItemKNNRecommender",
     "PopularityRecommender",
+    "RecVAERecommender",
     "Recommender",
     "ScoreFn",
     "Split",

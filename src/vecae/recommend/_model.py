@@ -1,4 +1,4 @@
-"""The recommender (EASE or Mult-DAE), its save/load, and its comparison with baselines."""
+"""The recommender (EASE, RecVAE or Mult-DAE), its save/load, and its comparison with baselines."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from vecae.recommend._data import InteractionMatrix, split_users
 from vecae.recommend._ease import EASERecommender
 from vecae.recommend._metrics import top_k_unseen
 from vecae.recommend._protocol import ScoreFn, evaluate_recommender
+from vecae.recommend._recvae import RecVAERecommender
 
 __all__ = ["DEFAULT_FAMILY", "FAMILIES", "MULT_DAE_DEFAULTS", "Recommender", "compare_recommenders"]
 
-FAMILIES: Final = ("ease", "mult-dae")
-"""The recommender families: closed-form EASE, and the Mult-DAE autoencoder."""
+FAMILIES: Final = ("ease", "recvae", "mult-dae")
+"""The recommender families: closed-form EASE, RecVAE and the Mult-DAE autoencoder."""
 
 # EASE beat Mult-DAE on every one of 10 MovieLens-100k user splits and on the AG News stand-in
 # (docs/benchmarks.md, section 4), so it is the default.
@@ -47,30 +48,32 @@ _IDS_FILE: Final = "ids.json"
 _HISTORY_FILE: Final = "interactions.safetensors"
 _MODEL_DIR: Final = "model"
 _EASE_FILE: Final = "ease.safetensors"
+_RECVAE_FILE: Final = "recvae.safetensors"
 
 
 @dataclass(eq=False)
 class Recommender:
     """An autoencoder over user histories, with the histories it was fitted on.
 
-    Two families: ``"ease"`` (the default), the closed-form linear autoencoder of Steck (2019)
-    (:class:`EASERecommender`), and ``"mult-dae"``, a Mult-DAE-style
-    :class:`vecae.CategoricalAutoencoder` (Liang et al. 2018). Either scores every item for a
+    Three families: ``"ease"`` (the default), the closed-form linear autoencoder of Steck
+    (2019) (:class:`EASERecommender`); ``"recvae"``, the variational autoencoder of Shenbin et
+    al. (2020) (:class:`RecVAERecommender`); and ``"mult-dae"``, a Mult-DAE-style
+    :class:`vecae.CategoricalAutoencoder` (Liang et al. 2018). Each scores every item for a
     user from the items they interacted with, and recommends the best-scored items they have
     not seen. New users are handled the same way from a list of items (fold-in): nothing is
     retrained.
 
     Attributes
     ----------
-    model : EASERecommender or vecae.CategoricalAutoencoder
+    model : EASERecommender, RecVAERecommender or vecae.CategoricalAutoencoder
         Fitted on the multi-hot rows of ``interactions``.
     interactions : InteractionMatrix
         Known histories; ``recommend_user`` excludes what a user has already seen.
-    family : {"ease", "mult-dae"}
+    family : {"ease", "recvae", "mult-dae"}
         Which kind ``model`` is.
     """
 
-    model: object  # EASERecommender or a fitted vecae.CategoricalAutoencoder (no import cycle)
+    model: object  # EASE, RecVAE or a fitted vecae.CategoricalAutoencoder (no import cycle)
     interactions: InteractionMatrix
     family: str = "mult-dae"
 
@@ -83,12 +86,13 @@ class Recommender:
         Parameters
         ----------
         interactions : InteractionMatrix
-        model : {"ease", "mult-dae"}, default="ease"
+        model : {"ease", "recvae", "mult-dae"}, default="ease"
             The family (see the class docstring).
         **params
             For ``"ease"``: the arguments of :class:`EASERecommender` (``l2``, ``max_items``,
-            ``random_state``, ...). For ``"mult-dae"``: :class:`vecae.CategoricalAutoencoder`
-            arguments, overriding :data:`MULT_DAE_DEFAULTS`.
+            ``random_state``, ...). For ``"recvae"``: those of :class:`RecVAERecommender`.
+            For ``"mult-dae"``: :class:`vecae.CategoricalAutoencoder` arguments, overriding
+            :data:`MULT_DAE_DEFAULTS`.
 
         Returns
         -------
@@ -105,6 +109,12 @@ class Recommender:
             except TypeError as exc:
                 raise InputError(f"model='ease': {exc}") from None
             return cls(model=ease.fit(interactions), interactions=interactions, family="ease")
+        if model == "recvae":
+            try:
+                recvae = RecVAERecommender(**params)  # type: ignore[arg-type]
+            except TypeError as exc:
+                raise InputError(f"model='recvae': {exc}") from None
+            return cls(model=recvae.fit(interactions), interactions=interactions, family="recvae")
         if model == "mult-dae":
             from vecae import CategoricalAutoencoder
 
@@ -116,7 +126,7 @@ class Recommender:
     def score(self, histories: sp.csr_matrix) -> npt.NDArray[np.float32]:
         """Scores of every item for each history row (higher is better): a :data:`ScoreFn`."""
         model = self.model
-        if isinstance(model, EASERecommender):
+        if isinstance(model, EASERecommender | RecVAERecommender):
             return model.score(histories)
         return model.decision_scores(model.transform(histories))  # type: ignore[attr-defined, no-any-return]
 
@@ -163,6 +173,18 @@ class Recommender:
                 safetensors.numpy.save_file(weights, str(staging / _EASE_FILE))
                 files.append(_EASE_FILE)
                 extra = {"l2": self.model.l2_}
+            elif isinstance(self.model, RecVAERecommender):
+                assert self.model.module_ is not None
+                state = self.model.module_.state_dict()
+                # The prior's frozen encoder only matters for training; scoring never uses it.
+                arrays = {
+                    k: v.detach().cpu().numpy()
+                    for k, v in state.items()
+                    if not k.startswith("encoder_old.")
+                }
+                safetensors.numpy.save_file(arrays, str(staging / _RECVAE_FILE))
+                files.append(_RECVAE_FILE)
+                extra = {"recvae": self.model.get_params(), "n_epochs": self.model.n_epochs_}
             else:
                 self.model.save(staging / _MODEL_DIR)  # type: ignore[attr-defined]
             matrix = self.interactions.matrix.tocsr()
@@ -237,6 +259,10 @@ class Recommender:
         if family == "ease":
             ease = _load_ease(_artefact.checked_file(root, _EASE_FILE, manifest), manifest, items)
             return cls(model=ease, interactions=interactions, family="ease")
+        if family == "recvae":
+            path = _artefact.checked_file(root, _RECVAE_FILE, manifest)
+            recvae = _load_recvae(path, manifest, len(items))
+            return cls(model=recvae, interactions=interactions, family="recvae")
         if family != "mult-dae":
             raise ModelFileError(f"{root}: unknown recommender family {family!r}")
         model = vecae.load(root / _MODEL_DIR)
@@ -269,6 +295,36 @@ def _load_ease(path: Path, manifest: dict[str, Any], items: list[str]) -> EASERe
     ease = EASERecommender(l2=l2, max_items=max(n_items, 1))
     ease.weights_, ease.l2_, ease._n_items = weights, l2, n_items
     return ease
+
+
+def _load_recvae(path: Path, manifest: dict[str, Any], n_items: int) -> RecVAERecommender:
+    """The RecVAE network of a recommender directory, checked against the item count."""
+    import safetensors.numpy
+    import torch
+
+    from vecae._exceptions import ModelFileError
+    from vecae.models.recvae import RecVAEConfig, RecVAENet
+
+    try:
+        recvae = RecVAERecommender(**manifest["recvae"])
+        recvae._check_params()
+        arrays = safetensors.numpy.load_file(str(path))
+        net = RecVAENet(RecVAEConfig(n_items, int(recvae.hidden_dim), int(recvae.latent_dim)))
+        expected = {k: v for k, v in net.state_dict().items() if not k.startswith("encoder_old.")}
+        if set(arrays) != set(expected):
+            raise ValueError(f"tensors {sorted(set(arrays) ^ set(expected))[:3]} differ")
+        for name, value in arrays.items():
+            if value.shape != tuple(expected[name].shape) or value.dtype != np.float32:
+                raise ValueError(f"{name} is {value.shape} {value.dtype}")
+        tensors = {k: torch.from_numpy(v.copy()) for k, v in arrays.items()}
+        net.load_state_dict(tensors, strict=False)
+        net.update_prior()
+        net.eval()
+        recvae.n_epochs_ = int(manifest["n_epochs"])
+    except Exception as exc:  # safetensors' parse errors, bad parameters, wrong shapes
+        raise ModelFileError(f"{path}: unreadable RecVAE weights ({exc})") from exc
+    recvae.module_, recvae._n_items = net, n_items
+    return recvae
 
 
 def _checked_interactions(
