@@ -40,6 +40,7 @@ __all__ = [
     "Replica",
     "TrainResult",
     "TrainerConfig",
+    "TrainingLoss",
     "current_replica",
     "epoch_batches",
     "make_optimizer",
@@ -258,38 +259,74 @@ class NonFiniteLoss(Exception):
         self.value = value
 
 
+class TrainingLoss(nn.Module):
+    """A module and its objective as one ``nn.Module`` whose ``forward`` is the training loss.
+
+    This is the trainer's entry point for a step, and what
+    :class:`~torch.nn.parallel.DistributedDataParallel` wraps: DDP hooks the gradient
+    all-reduce into the backward pass of whatever its ``forward`` computed, and vecae's
+    objectives compute losses through ``encode``/``loss`` methods rather than the model's own
+    ``forward``. The wrapped ``module`` is a submodule, so its parameters are this module's.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network being trained.
+    objective : Objective
+        Its training loss (it holds ``module`` itself).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vecae._objectives import Corruption, Reconstruction
+    >>> from vecae.models import DenseConfig, DenseNet
+    >>> net = DenseNet(DenseConfig(n_features=4, latent_dim=2, hidden=(8,)))
+    >>> objective = Reconstruction(net, Corruption(0.0, 0.0, torch.Generator()))
+    >>> step = TrainingLoss(net, objective)
+    >>> step(torch.ones(3, 4), 0).shape
+    torch.Size([])
+    """
+
+    def __init__(self, module: nn.Module, objective: Objective) -> None:
+        super().__init__()
+        self.module = module
+        self.objective = objective
+
+    def forward(self, batch: torch.Tensor, epoch: int) -> torch.Tensor:
+        """Scalar training loss of ``batch`` in (0-based) ``epoch``, with gradient."""
+        return self.objective.training_loss(batch, epoch)
+
+
 @dataclass(frozen=True)
 class Replica:
     """This process's place in a data-parallel group (``torch.distributed``, e.g. torchrun).
 
     Every replica holds the same weights and draws the same batch order; each takes every
-    ``world``-th row of each global batch, and the gradients are summed across replicas with
-    weights ``local rows / global rows`` before the optimiser step, so one step is the step
-    of one process on the whole global batch, up to float rounding.
+    ``world``-th row of each global batch. :func:`train` wraps the step in
+    :class:`~torch.nn.parallel.DistributedDataParallel`, which averages the replicas'
+    gradients during backward; each replica scales its loss by
+    ``world * local rows / global rows`` first, so the average is the gradient of the whole
+    global batch's mean loss, as one process would compute it, up to float rounding.
     """
 
     rank: int
     world: int
 
     def all_sum(self, values: Sequence[float]) -> list[float]:
+        """Sum ``values`` over the replicas (losses and row counts, not gradients)."""
         import torch.distributed as dist
 
         tensor = torch.tensor(list(values), dtype=torch.float64)
         dist.all_reduce(tensor)
         return [float(v) for v in tensor.tolist()]
 
-    def reduce_gradients(self, module: nn.Module, weight: float) -> None:
-        import torch.distributed as dist
+    def wrap(self, step: TrainingLoss) -> nn.Module:
+        """``step`` under ``DistributedDataParallel`` (gloo on CPU, NCCL on CUDA)."""
+        from torch.nn.parallel import DistributedDataParallel
 
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads]) * weight  # one all-reduce, not many
-        dist.all_reduce(flat)
-        offset = 0
-        for g in grads:
-            g.copy_(flat[offset : offset + g.numel()].view_as(g))
-            offset += g.numel()
+        # The wrapped module's device (None: DDP uses the module's own, CPU or one GPU).
+        # No buffer changes during training, so none needs broadcasting before each forward.
+        return DistributedDataParallel(step, device_ids=None, broadcast_buffers=False)
 
 
 def current_replica() -> Replica | None:
@@ -342,42 +379,49 @@ def run_epoch(
     epoch: int,
     schedule: _Schedule | None = None,
     replica: Replica | None = None,
+    step: nn.Module | None = None,
 ) -> tuple[float, float]:
     """One pass of optimiser steps over ``source``; ``(mean training loss, first step's rate)``.
 
-    Raises ``NonFiniteLoss`` (caught by :func:`train`) when a batch loss is NaN or infinite.
+    ``step`` computes each batch's loss: a :class:`TrainingLoss` of ``module`` and
+    ``objective`` (built here when not given), under ``DistributedDataParallel`` when
+    ``replica`` is set. Raises ``NonFiniteLoss`` (caught by :func:`train`) when a batch loss
+    is NaN or infinite; under a replica, when the epoch's global loss is (checked once per
+    epoch on every replica alike, so they all stop together and none waits in a collective).
     ``partial_fit`` calls this directly, once per call, with a persistent optimiser.
     """
-    module.train()
+    if step is None:
+        step = TrainingLoss(module, objective)
+    step.train()
     running, seen = 0.0, 0
     rate = optimizer.param_groups[0]["lr"]
     batches = epoch_batches(source, config.batch_size, generator, replica)
-    for step, (batch, n_global) in enumerate(batches):
-        loss = objective.training_loss(batch, epoch)
-        weight = len(batch) / n_global
-        if replica is not None:  # every replica sees the global loss, so all stop together
-            global_loss = replica.all_sum([float(loss.detach()) * weight])[0]
-            if not math.isfinite(global_loss):
-                raise NonFiniteLoss(global_loss)
-        elif not torch.isfinite(loss):
-            raise NonFiniteLoss(loss.item())
+    for index, (batch, n_global) in enumerate(batches):
+        loss = step(batch, epoch)
+        if replica is None:
+            if not torch.isfinite(loss):
+                raise NonFiniteLoss(loss.item())
+            scaled = loss
+        else:
+            # DDP averages gradients over replicas; weighting each by its share of the global
+            # batch makes the average the global batch's gradient when shares are unequal.
+            scaled = loss * (replica.world * len(batch) / n_global)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        if replica is not None:
-            replica.reduce_gradients(module, weight)
+        scaled.backward()
         if config.grad_clip > 0:
             nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
         if schedule is not None:
             schedule.before_step()
-        if step == 0:
+        if index == 0:
             rate = optimizer.param_groups[0]["lr"]
         optimizer.step()
-        if replica is not None:
-            running += global_loss * n_global
-            seen += n_global
-        else:
-            running += float(loss.detach()) * len(batch)
-            seen += len(batch)
+        running += float(loss.detach()) * len(batch)
+        seen += len(batch)
+    if replica is not None:
+        running, seen_sum = replica.all_sum([running, seen])
+        seen = int(seen_sum)
+        if not math.isfinite(running):
+            raise NonFiniteLoss(running / max(seen, 1))
     return running / max(seen, 1), rate
 
 
@@ -455,6 +499,8 @@ def train(
     schedule = _Schedule(optimizer, config, steps_per_epoch=math.ceil(n / config.batch_size))
     has_val = val_source is not None and val_source.n_rows > 0
     replica = current_replica()
+    loss_step = TrainingLoss(module, objective)
+    step = loss_step if replica is None else replica.wrap(loss_step)
     order_generator = generator
     if replica is not None:
         # Replicas must draw one batch order, but their own corruption and sampling noise:
@@ -487,6 +533,7 @@ def train(
                         epoch,
                         schedule,
                         replica,
+                        step,
                     )
                 except NonFiniteLoss as exc:
                     module.load_state_dict(best_state)

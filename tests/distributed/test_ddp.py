@@ -1,10 +1,14 @@
-"""Data-parallel fit: 2 gloo processes under torchrun on real GloVe rows (slow)."""
+"""Data-parallel fit: 2 gloo processes under torchrun on real GloVe rows (slow).
+
+The trainer wraps its step in ``torch.nn.parallel.DistributedDataParallel`` under torchrun.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +22,45 @@ pytestmark = pytest.mark.slow
 
 PARAMS = {"latent_dim": 8, "hidden": [64], "epochs": 8, "batch_size": 256, "random_state": 0}
 VECAE = str(Path(sys.executable).with_name("vecae"))
+
+# One epoch of the trainer's own run_epoch on a deterministic objective, with plain SGD (Adam
+# would amplify rounding in near-zero gradients). Run as a plain process it trains alone; under
+# torchrun it trains through DistributedDataParallel. Batch 63 splits 32/31 over 2 replicas,
+# so the loss weighting for unequal shares is exercised too.
+ONE_EPOCH = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import torch
+    import torch.distributed as dist
+    from vecae._batches import TensorSource
+    from vecae._objectives import Corruption, Reconstruction
+    from vecae._train import TrainerConfig, TrainingLoss, current_replica, run_epoch
+    from vecae.models import DenseConfig, DenseNet
+    from vecae.models._layers import init_weights
+
+    distributed = len(sys.argv) > 3
+    if distributed:
+        dist.init_process_group("gloo")
+    X = torch.from_numpy(np.load(sys.argv[1]))
+    net = DenseNet(DenseConfig(n_features=X.shape[1], latent_dim=8, hidden=(32,)))
+    init_weights(net, torch.Generator().manual_seed(0))
+    objective = Reconstruction(net, Corruption(0.0, 0.0, torch.Generator()))
+    replica = current_replica()
+    step = TrainingLoss(net, objective)
+    step = step if replica is None else replica.wrap(step)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05)
+    loss, _ = run_epoch(
+        net, objective, TensorSource(X), optimizer, TrainerConfig(batch_size=63, grad_clip=0.0),
+        torch.Generator().manual_seed(1), 0, replica=replica, step=step,
+    )
+    if not distributed or dist.get_rank() == 0:
+        weights = torch.cat([p.detach().reshape(-1) for p in net.parameters()]).numpy()
+        np.savez(sys.argv[2], loss=loss, weights=weights)
+    if distributed:
+        dist.destroy_process_group()
+    """
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +121,20 @@ def test_cli_fit_engine_torchrun(data, tmp_path):
         check=True,
     )
     assert json.loads(done.stdout)["epochs_run"] == 2
+
+
+def test_two_replicas_take_the_step_of_one_process_on_the_global_batch(glove_vectors, tmp_path):
+    np.save(tmp_path / "x.npy", np.ascontiguousarray(glove_vectors[:1000], dtype=np.float32))
+    script = tmp_path / "one_epoch.py"
+    script.write_text(ONE_EPOCH, encoding="utf-8")
+    args = [str(script), str(tmp_path / "x.npy")]
+    subprocess.run([sys.executable, *args, str(tmp_path / "one.npz")], check=True)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    subprocess.run(
+        [*torchrun, "--nproc-per-node=2", *args, str(tmp_path / "two.npz"), "ddp"],
+        check=True,
+        capture_output=True,
+    )
+    one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+    assert float(two["loss"]) == pytest.approx(float(one["loss"]), rel=1e-6)
+    np.testing.assert_allclose(two["weights"], one["weights"], rtol=0, atol=1e-6)

@@ -5,9 +5,11 @@ install on a GPU node that already has torch), it is what cluster schedulers (SL
 operators) already know how to launch, and a vecae fit needs nothing Ray Train adds
 (checkpointing of long jobs, elastic resizing): the data are read by every process and a fit is
 minutes. Under torchrun, ``fit`` sees an initialised process group and trains data-parallel by
-itself (:class:`vecae._train.Replica`): same initial weights and batch order everywhere, each
-process computes the gradient of its share of every batch, and the gradients are summed
-across processes with ``all_reduce`` before each step. Gloo on CPU, NCCL on GPUs.
+itself: the trainer wraps its step (:class:`vecae._train.TrainingLoss`, the model and its
+objective as one module whose ``forward`` is the loss) in
+``torch.nn.parallel.DistributedDataParallel``. Every process holds the same initial weights and
+draws the same batch order, computes the loss of its share of every batch, and DDP averages the
+gradients during backward. Gloo on CPU, NCCL on GPUs.
 
 ``python -m vecae.distributed._ddp CONFIG.json`` is the per-process entry point;
 :func:`fit_with_torchrun` (and ``vecae fit --engine torchrun``) launches it.
