@@ -472,6 +472,12 @@ class VectorIndex:
         return self._precision
 
     @property
+    def code_source(self) -> str | None:
+        """Binary indexes: ``"sign"`` (sign bits of the vectors) or ``"given"`` (codes given to
+        :meth:`build`, such as a model's learned bits); ``None`` for other precisions."""
+        return self._codes
+
+    @property
     def rescore(self) -> Rescore | None:
         """Precision of the rescoring copies (``"float32"``/``"int8"``), or ``None``."""
         if self._rescore_vectors is None:

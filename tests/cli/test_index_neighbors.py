@@ -144,3 +144,107 @@ def test_hnsw_index_with_knobs(tmp_path: Path, model_dir: Path, glove_txt: Path)
     index = VectorIndex.load(target)
     assert (index.kind, index.metric, index.ef_search) == ("hnsw", "l2", 40)
     assert index.params["hnsw_m"] == 8
+
+
+# ---------------------------------------------------------------------------- code indexes
+
+
+def _keys_of(run: object) -> list[str]:
+    return [n["key"] for n in run.json()["results"][0]["neighbors"]]  # type: ignore[attr-defined]
+
+
+def test_sign_bit_index_of_vectors_alone_rescored_over_every_row_is_exact(
+    tmp_path: Path, glove_txt: Path, glove_words: tuple[list[str], np.ndarray]
+) -> None:
+    words, vectors = glove_words[0][:N_WORDS], glove_words[1][:N_WORDS]
+    target = tmp_path / "bits"
+    built = run_vecae(
+        "index", "build", glove_txt, "-o", target, "--precision", "binary",
+        "--rescore", "float32", "--json", "--quiet",
+    )  # fmt: skip
+    assert built.exit_code == 0, built
+    assert built.json()["codes"] == "sign" and built.json()["bytes_per_vector"] == 7  # 50 bits
+    assert built.json()["model_info"] is None
+    # k x M = 2000 candidates: every row, so the float32 copies decide the order exactly.
+    run = run_vecae("neighbors", target, "--key", "king", "-k", 5, "--rescore-multiplier", 400,
+                    "--json")  # fmt: skip
+    assert run.exit_code == 0, run
+    row = words.index("king")
+    assert _keys_of(run) == [words[i] for i in brute_force(vectors, vectors[row], 5, {row})]
+
+
+def test_learned_bit_index_searches_the_models_bits_by_hamming(
+    tmp_path: Path, model_dir: Path, glove_txt: Path, glove_words: tuple[list[str], np.ndarray]
+) -> None:
+    words, vectors = glove_words[0][:N_WORDS], glove_words[1][:N_WORDS]
+    target = tmp_path / "learned"
+    built = run_vecae("index", "build", model_dir, glove_txt, "-o", target,
+                      "--precision", "binary", "--json", "--quiet")  # fmt: skip
+    assert built.exit_code == 0, built
+    assert built.json()["codes"] == "given"
+    bits = vecae.load(model_dir).encode(vectors, precision="binary")  # LATENT = 8 bits
+    run = run_vecae("neighbors", target, "--key", "king", "-k", 10, "--json")
+    assert run.exit_code == 0, run
+    row = words.index("king")
+    hamming = np.unpackbits(bits ^ bits[row], axis=1).sum(axis=1)
+    found = [hamming[words.index(key)] for key in _keys_of(run)]
+    assert found == sorted(np.delete(hamming, row).tolist())[:10]  # ties may swap keys
+
+
+def test_learned_bit_queries_are_encoded_by_the_model(
+    tmp_path: Path, model_dir: Path, glove_txt: Path, glove_words: tuple[list[str], np.ndarray]
+) -> None:
+    words, vectors = glove_words
+    target = tmp_path / "learned"
+    assert run_vecae("index", "build", model_dir, glove_txt, "-o", target, "--precision",
+                     "binary", "--rescore", "int8", "--quiet").exit_code == 0  # fmt: skip
+    queries = tmp_path / "q.txt"
+    write_embeddings(queries, vectors[N_WORDS : N_WORDS + 2], words[N_WORDS : N_WORDS + 2])
+    run = run_vecae("neighbors", target, "--vectors", queries, "-k", 4, "--rescore-multiplier",
+                    3, "--json")  # fmt: skip
+    assert run.exit_code == 0, run
+    model = vecae.load(model_dir)
+    Q = vectors[N_WORDS : N_WORDS + 2]
+    expected = VectorIndex.load(target).search(
+        model.transform(Q), 4, query_codes=model.encode(Q, precision="binary"),
+        rescore_multiplier=3,
+    )  # fmt: skip
+    got = [[(n["key"], n["score"]) for n in r["neighbors"]] for r in run.json()["results"]]
+    assert got == [[(key, score) for key, score in row] for row in expected]
+
+
+def test_int8_index_rescored_over_every_row_is_exact(
+    tmp_path: Path, model_dir: Path, glove_txt: Path, encodings: np.ndarray,
+    glove_words: tuple[list[str], np.ndarray],
+) -> None:  # fmt: skip
+    words = glove_words[0][:N_WORDS]
+    target = tmp_path / "sq"
+    assert run_vecae("index", "build", model_dir, glove_txt, "-o", target, "--precision",
+                     "int8", "--rescore", "float32", "--quiet").exit_code == 0  # fmt: skip
+    assert VectorIndex.load(target).bytes_per_vector == 8  # LATENT int8 coordinates
+    run = run_vecae("neighbors", target, "--key", "king", "-k", 5, "--rescore-multiplier", 400,
+                    "--json")  # fmt: skip
+    row = words.index("king")
+    assert _keys_of(run) == [words[i] for i in brute_force(encodings, encodings[row], 5, {row})]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rescore", "int8"], "--rescore applies to --precision int8 or binary"),
+        (["--precision", "binary", "--metric", "l2"], "binary codes approximate cosine"),
+        (["--precision", "int8", "--kind", "hnsw"], "int8 codes are searched with kind='flat'"),
+    ],
+)
+def test_bad_code_index_options_are_one_line_and_leave_nothing(
+    tmp_path: Path, glove_txt: Path, options: list[str], message: str
+) -> None:
+    target = tmp_path / "idx"
+    line = error_line(run_vecae("index", "build", glove_txt, "-o", target, *options))
+    assert message in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rescore_multiplier_on_an_index_without_copies_is_one_line(index_dir: Path) -> None:
+    line = error_line(run_vecae("neighbors", index_dir, "--key", "king", "--rescore-multiplier", 4))
+    assert "--rescore-multiplier needs an index built with --rescore" in line
