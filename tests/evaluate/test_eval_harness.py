@@ -222,3 +222,78 @@ def test_model_dimension_above_abtt_limit_skips_only_abtt(glove_small) -> None:
     methods = [r["method"] for r in report["intrinsic"]]
     assert "abtt-pca" not in methods and "pca" in methods
     assert any(n.startswith("abtt-pca skipped") for n in report.notes)
+
+
+# ---------------------------------------------------------------------------- holdout
+
+
+def test_holdout_fits_the_model_and_every_baseline_without_the_held_out_rows(
+    glove_small,
+) -> None:
+    _, X = glove_small
+    given = PCA(DIM).fit(X)
+    report = evaluate(given, X, holdout=0.25, tasks=["intrinsic"], n_eval=None,
+                      n_trustworthiness=200)  # fmt: skip
+    held = report.eval_index
+    assert held is not None and held.size == 750
+    rest = np.setdiff1d(np.arange(len(X)), held)
+    assert report.meta["n_fit"] == rest.size
+    for name in ("vecae", "pca", "abtt-pca", "whitened-pca"):
+        np.testing.assert_allclose(report.estimators[name].mean_, X[rest].mean(0), atol=1e-5)
+    assert report.estimators["vecae"] is not given  # a fresh copy was fitted
+    np.testing.assert_allclose(given.mean_, X.mean(0), atol=1e-5)  # the given one is untouched
+
+
+def test_holdout_is_seeded(glove_small) -> None:
+    _, X = glove_small
+    runs = [
+        evaluate(PCA(DIM), X, holdout=0.2, tasks=["noise"], n_eval=None, random_state=seed)
+        for seed in (0, 0, 1)
+    ]
+    np.testing.assert_array_equal(runs[0].eval_index, runs[1].eval_index)
+    assert not np.array_equal(runs[0].eval_index, runs[2].eval_index)
+
+
+def test_rows_label_flips_between_in_sample_and_held_out(glove_small) -> None:
+    from vecae.report import evaluation_html
+
+    _, X = glove_small
+    in_sample = evaluate(PCA(DIM).fit(X), X, tasks=["intrinsic"], n_eval=400,
+                         n_trustworthiness=100)  # fmt: skip
+    held_out = evaluate(PCA(DIM), X, holdout=0.2, tasks=["intrinsic"], n_eval=400,
+                        n_trustworthiness=100)  # fmt: skip
+    for report, label, other in ((in_sample, "in-sample", "held-out"),
+                                 (held_out, "held-out", "in-sample")):  # fmt: skip
+        assert json.loads(report.to_json())["meta"]["rows"] == label
+        markdown = report.to_markdown()
+        assert f"### Intrinsic quality ({label} rows)" in markdown
+        assert f"({other} rows)" not in markdown
+        assert f"Intrinsic quality ({label} rows)" in evaluation_html(report)
+    assert any(note.startswith("in-sample:") for note in in_sample.notes)
+    assert not any(note.startswith("in-sample:") for note in held_out.notes)
+
+
+def test_eval_vectors_are_labelled_held_out(glove_small) -> None:
+    _, X = glove_small
+    report = evaluate(PCA(DIM).fit(X[:2000]), X[:2000], X[2000:], tasks=["noise"])
+    assert report.meta["rows"] == "held-out"
+    assert report.title("noise").endswith("(held-out rows)")
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, -0.1, True, "0.2", 0.001])
+def test_a_bad_holdout_share_is_refused(glove_small, share) -> None:
+    _, X = glove_small
+    with pytest.raises(InputError, match="holdout"):
+        evaluate(PCA(DIM), X, holdout=share, tasks=["noise"])
+
+
+def test_holdout_needs_an_estimator_it_can_refit(glove_small) -> None:
+    class Projection:
+        def transform(self, X: np.ndarray) -> np.ndarray:
+            return X[:, :DIM]
+
+    _, X = glove_small
+    with pytest.raises(InputError, match="scikit-learn estimator"):
+        evaluate(Projection(), X, holdout=0.2, tasks=["noise"])
+    with pytest.raises(InputError, match="not both"):
+        evaluate(PCA(DIM), X, X, holdout=0.2, tasks=["noise"])

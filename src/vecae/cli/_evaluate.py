@@ -62,13 +62,28 @@ def evaluate(
         Path | None, typer.Option(help="Also write the report as an offline HTML page here.")
     ] = None,
     n_eval: Annotated[int, typer.Option(min=10, help="Evaluation rows (a sample).")] = 10_000,
+    holdout: Annotated[
+        float | None,
+        typer.Option(
+            help=(
+                "Hold out this share of INPUT's rows (seeded): refit the model (same settings) "
+                "and every baseline on the rest, and report the held-out rows. Without it the "
+                "rows are a sample of INPUT, labelled in-sample."
+            ),
+        ),
+    ] = None,
     input_format: InputFormatOpt = None,
     seed: Annotated[int, typer.Option(help="Random seed of samples and splits.")] = 0,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Compare a model's encodings of INPUT with PCA-family baselines at the same width."""
+    """Compare a model's encodings of INPUT with PCA-family baselines at the same width.
+
+    The evaluation rows are a sample of INPUT, which the model was usually fitted on: the
+    report labels them in-sample. --holdout F refits the model without a share F of the rows
+    and reports those (held-out).
+    """
     from vecae.evaluate import evaluate as run_evaluation
 
     out = Output(json_mode=json_output, quiet=quiet)
@@ -86,7 +101,10 @@ def evaluate(
             anomaly_map = {kk: int(float(v)) for kk, v in raw.items()}
         except ValueError:
             raise InputError(f"{anomaly_labels}: anomaly labels must be 0 or 1") from None
-    with out.step("evaluating"):
+    step = "evaluating"
+    if holdout is not None:
+        step = f"refitting the model without {holdout:.0%} of the rows, then evaluating"
+    with out.step(step):
         report = run_evaluation(
             model,
             emb.vectors,
@@ -97,6 +115,7 @@ def evaluate(
             anomaly_labels=anomaly_map,
             pairs=pairs,
             n_eval=n_eval,
+            holdout=holdout,
             random_state=seed,
         )
     if markdown is not None:

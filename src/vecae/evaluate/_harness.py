@@ -1,8 +1,14 @@
 """``evaluate``: compare a fitted model with baselines at the same dimension.
 
 :func:`evaluate` is a small dispatcher: it picks the evaluation rows, fits the baselines of
-:data:`~vecae.evaluate._baselines.REDUCERS`, encodes the rows once per method, and runs each
-selected task of :data:`TASK_REGISTRY` on that shared context.
+:data:`~vecae.evaluate._baselines.REDUCERS` (and, with ``holdout``, a fresh copy of the model)
+on the other rows, encodes the rows once per method, and runs each selected task of
+:data:`TASK_REGISTRY` on that shared context.
+
+Whether the model saw the evaluation rows is recorded as ``meta["rows"]``: ``"held-out"``
+with ``holdout`` (the model is refitted without them) or ``eval_vectors`` (rows the caller
+keeps apart), ``"in-sample"`` otherwise (a sample of ``train_vectors``, the data a given model
+was fitted on). Row-based tables carry it in their titles.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from vecae._exceptions import InputError
 from vecae.evaluate._baselines import REDUCERS, Identity
 from vecae.evaluate._codes_task import CODES
 from vecae.evaluate._metrics import Metric, as_matrix
-from vecae.evaluate._report import EvaluationReport
+from vecae.evaluate._report import HELD_OUT, IN_SAMPLE, EvaluationReport
 from vecae.evaluate._task import MODEL, ORIGINAL, LabelsArg, Method, PairsArg, Task, TaskContext
 from vecae.evaluate._tasks import ANOMALY, CLASSIFICATION, INTRINSIC, NOISE, PAIRS, WORDSIM
 from vecae.evaluate._wordsim import DEFAULT_WORDSIM_SETS, PairSet
@@ -29,8 +35,7 @@ __all__ = ["TASKS", "TASK_REGISTRY", "Encoder", "evaluate"]
 # The tasks, in the order they run and appear in reports. A new task: one module that
 # defines a ``Task``, and one line here.
 TASK_REGISTRY: dict[str, Task] = {
-    task.name: task
-    for task in (INTRINSIC, WORDSIM, PAIRS, CLASSIFICATION, ANOMALY, NOISE, CODES)
+    task.name: task for task in (INTRINSIC, WORDSIM, PAIRS, CLASSIFICATION, ANOMALY, NOISE, CODES)
 }
 
 TASKS: tuple[str, ...] = tuple(TASK_REGISTRY)
@@ -60,6 +65,7 @@ def evaluate(
     train_vectors: ArrayLike,
     eval_vectors: ArrayLike | None = None,
     *,
+    holdout: float | None = None,
     keys: Sequence[str] | None = None,
     tasks: Sequence[str] | None = None,
     metric: Metric = "cosine",
@@ -78,19 +84,33 @@ def evaluate(
 
     The rows compared are: the model (``"vecae"``), the original vectors
     (``"original"``, full width), ``"pca"``, ``"abtt-pca"``, ``"whitened-pca"`` and
-    ``"random-projection"``. Baselines are fitted on training vectors only.
+    ``"random-projection"``. Baselines are fitted on training vectors only, never on the
+    evaluation rows.
+
+    Three ways to choose the evaluation rows; ``meta["rows"]`` and the row-based tables'
+    titles say which:
+
+    * ``holdout=f``: a seeded share ``f`` of ``train_vectors`` is split off; a fresh copy of
+      ``model`` (``sklearn.base.clone``, same hyper-parameters) and every baseline are fitted
+      on the rest only, and the held-out rows are evaluated (``"held-out"``).
+    * ``eval_vectors``: rows kept apart by the caller are evaluated (``"held-out"``).
+    * neither: a sample of ``train_vectors`` is evaluated, with the baselines fitted on the
+      rest. A model fitted on ``train_vectors`` has seen those rows (``"in-sample"``).
 
     Parameters
     ----------
     model : object
         Fitted, with ``transform(X)``; ``inverse_transform(Z)`` and ``anomaly_score(X)``
-        are used when present. It is never refitted.
+        are used when present. Never refitted, except that ``holdout`` fits a fresh copy.
     train_vectors : array-like of shape (n, d)
-        What the baselines are fitted on.
+        What the baselines (and, with ``holdout``, the model's copy) are fitted on.
     eval_vectors : array-like of shape (m, d), optional
-        Evaluation items. When None, a seeded sample of ``n_eval`` rows (at most a
-        fifth) is held out of ``train_vectors`` and the baselines are fitted on the
-        rest.
+        Evaluation items the model was not fitted on. When None, a seeded sample of
+        ``n_eval`` rows (at most a fifth, or the ``holdout`` share) is held out of
+        ``train_vectors`` and the baselines are fitted on the rest.
+    holdout : float, optional
+        Share of ``train_vectors`` in ``(0, 1)`` to hold out from every fit, the model's
+        included; needs a scikit-learn estimator (``get_params``/``fit``).
     keys : sequence of str, optional
         Key (word, sentence id) of each row of ``eval_vectors``, or of
         ``train_vectors`` when ``eval_vectors`` is None. Enables ``"wordsim"``. Word
@@ -137,14 +157,28 @@ def evaluate(
     >>> from vecae.datasets import load_glove
     >>> words, vectors = load_glove(2000)
     >>> report = evaluate(PCA(10).fit(vectors), vectors, keys=words, tasks=["noise"], n_eval=400)
-    >>> report.meta["tasks"], report.tables["noise"][0]["method"]
-    (['noise'], 'vecae')
+    >>> report.meta["tasks"], report.tables["noise"][0]["method"], report.meta["rows"]
+    (['noise'], 'vecae', 'in-sample')
+    >>> held = evaluate(PCA(10), vectors, holdout=0.2, tasks=["noise"], n_eval=400)
+    >>> held.meta["rows"], held.meta["n_fit"], held.title("noise")[-15:]
+    ('held-out', 1600, '(held-out rows)')
     """
     t_start = time.perf_counter()
     rng = np.random.default_rng(random_state)
     X = as_matrix(train_vectors, "train_vectors")
     d = X.shape[1]
-    if eval_vectors is None:
+    rows_label = IN_SAMPLE if eval_vectors is None else HELD_OUT
+    if holdout is not None:
+        if eval_vectors is not None:
+            raise InputError("holdout: give eval_vectors or holdout, not both")
+        eval_rows, fit_rows = _holdout_split(holdout, X.shape[0], k, rng)
+        if n_eval is not None and eval_rows.size > n_eval:
+            eval_rows = np.sort(rng.choice(eval_rows, n_eval, replace=False))
+        fit_X = X[fit_rows]
+        source = X
+        model = _refit(model, fit_X)
+        rows_label = HELD_OUT
+    elif eval_vectors is None:
         n_hold = X.shape[0] // 5 if n_eval is None else min(n_eval, X.shape[0] // 5)
         if n_hold < k + 2:
             raise InputError(
@@ -204,6 +238,12 @@ def evaluate(
         n_trustworthiness=n_trustworthiness,
     )
     selected = _select_tasks(tasks, ctx)
+    if rows_label == IN_SAMPLE:
+        report.notes.append(
+            f"in-sample: the {E.shape[0]} evaluation rows come from the data the model was "
+            "fitted on (the baselines were fitted without them); holdout= (vecae evaluate "
+            "--holdout) refits the model without them"
+        )
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -224,6 +264,8 @@ def evaluate(
             "n_eval": int(E.shape[0]),
             "n_queries": int(n_q),
             "held_out_from_train": eval_vectors is None,
+            "rows": rows_label,
+            "holdout": None if holdout is None else float(holdout),
             "dim_original": int(d),
             "dim": int(ctx.methods[0].dim),
             "metric": metric,
@@ -234,6 +276,40 @@ def evaluate(
         }
     )
     return report
+
+
+def _holdout_split(
+    holdout: object, n: int, k: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (held-out rows, fitting rows) of a seeded split of ``n`` rows."""
+    if (
+        isinstance(holdout, bool)
+        or not isinstance(holdout, int | float)
+        or not 0.0 < float(holdout) < 1.0
+    ):
+        raise InputError(f"holdout: expected a share of rows in (0, 1), got {holdout!r}")
+    n_hold = round(float(holdout) * n)
+    if n_hold < k + 2 or n - n_hold < 2:
+        raise InputError(
+            f"holdout: {holdout} of {n} rows holds out {n_hold} and fits on {n - n_hold}; "
+            f"need at least {k + 2} held-out rows (k={k}) and 2 fitting rows"
+        )
+    perm = rng.permutation(n)
+    return np.sort(perm[:n_hold]), np.sort(perm[n_hold:])
+
+
+def _refit(model: Any, fit_X: np.ndarray) -> Any:
+    """A fresh, unfitted copy of ``model`` (same hyper-parameters), fitted on ``fit_X``."""
+    from sklearn.base import clone
+
+    try:
+        fresh = clone(model)
+    except (TypeError, RuntimeError, AttributeError) as exc:
+        raise InputError(
+            f"holdout: refitting the model needs a scikit-learn estimator (get_params); "
+            f"{type(model).__name__} is not one ({exc})"
+        ) from exc
+    return fresh.fit(fit_X)
 
 
 def _select_tasks(tasks: Sequence[str] | None, ctx: TaskContext) -> list[str]:

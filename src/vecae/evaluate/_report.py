@@ -14,10 +14,15 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-__all__ = ["EvaluationReport"]
+__all__ = ["HELD_OUT", "IN_SAMPLE", "EvaluationReport"]
+
+HELD_OUT = "held-out"
+"""``meta["rows"]`` when the model never saw the evaluation rows (``holdout``, ``eval_vectors``)."""
+IN_SAMPLE = "in-sample"
+"""``meta["rows"]`` when the evaluation rows come from the data the model was fitted on."""
 
 TABLE_TITLES: dict[str, str] = {
-    "intrinsic": "Intrinsic quality on held-out vectors",
+    "intrinsic": "Intrinsic quality",
     "wordsim": "Word similarity (Spearman rho of cosine)",
     "wordsim_coverage": "Word-similarity coverage",
     "pairs": "User pairs (Spearman rho of cosine)",
@@ -26,6 +31,12 @@ TABLE_TITLES: dict[str, str] = {
     "anomaly": "Anomaly detection",
     "noise": "Robustness to Gaussian noise (neighbours of noisy vs clean queries)",
 }
+
+# Tables measured on the evaluation rows, whose titles say whether the model saw them. The
+# word-similarity and pair tables score gold judgements that no method ever trains on.
+_ROW_TABLES = frozenset(
+    {"intrinsic", "classification", "anomaly", "noise", "codes", "codes_pareto"}
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -81,7 +92,7 @@ class EvaluationReport:
     >>> report.row("intrinsic", "original")["recall@10"]
     1.0
     >>> print(report.to_markdown().splitlines()[0])
-    ### Intrinsic quality on held-out vectors
+    ### Intrinsic quality (in-sample rows)
     """
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -92,6 +103,13 @@ class EvaluationReport:
 
     def __getitem__(self, task: str) -> list[dict[str, Any]]:
         return self.tables[task]
+
+    def title(self, name: str) -> str:
+        """The display title of table ``name``; row-based tables say ``(held-out rows)`` or
+        ``(in-sample rows)`` after ``meta["rows"]``."""
+        base = TABLE_TITLES.get(name, name)
+        rows = self.meta.get("rows")
+        return f"{base} ({rows} rows)" if rows and name in _ROW_TABLES else base
 
     def row(self, task: str, method: str) -> dict[str, Any]:
         """The row of ``method`` in the table of ``task``."""
@@ -122,7 +140,7 @@ class EvaluationReport:
             if not rows:
                 continue
             columns = _columns(rows)
-            parts.append(f"### {TABLE_TITLES.get(name, name)}\n")
+            parts.append(f"### {self.title(name)}\n")
             parts.append("| " + " | ".join(columns) + " |")
             parts.append("|" + "|".join("---" for _ in columns) + "|")
             for row in rows:
@@ -142,7 +160,7 @@ class EvaluationReport:
         for name, rows in self.tables.items():
             if not rows:
                 continue
-            table = Table(title=TABLE_TITLES.get(name, name))
+            table = Table(title=self.title(name))
             columns = _columns(rows)
             for c in columns:
                 numeric = any(isinstance(r.get(c), (int, float)) for r in rows)

@@ -201,13 +201,11 @@ def evaluation_section(report: Any) -> str:
     str
         An HTML ``<section>``.
     """
-    from vecae.evaluate._report import TABLE_TITLES
-
     blocks: list[str] = []
     for name, rows in report.tables.items():
         if not rows:
             continue
-        blocks.append(f"<h3>{escape(TABLE_TITLES.get(name, name))}</h3>")
+        blocks.append(f"<h3>{escape(report.title(name))}</h3>")
         blocks.append(table(rows, highlight="vecae"))
         if not any("method" in row for row in rows):
             continue
@@ -227,7 +225,7 @@ def evaluation_section(report: Any) -> str:
             blocks.append(
                 f'<figure class="plot" data-plot="evaluation-{escape(name)}">'
                 f'<div class="charts">{"".join(charts)}</div>'
-                f"<figcaption>{escape(TABLE_TITLES.get(name, name))}: vecae in blue, "
+                f"<figcaption>{escape(report.title(name))}: vecae in blue, "
                 "baselines at the same width in grey.</figcaption></figure>"
             )
     if report.notes:
