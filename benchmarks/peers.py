@@ -270,6 +270,9 @@ def recommend_methods(
         "vecae Recommender mult-dae": lambda: (
             Recommender.fit(matrix, "mult-dae", random_state=seed, n_threads=1).score
         ),
+        "vecae Recommender recvae": lambda: (
+            Recommender.fit(matrix, "recvae", random_state=seed, n_threads=1).score
+        ),
         "vecae ItemKNNRecommender": lambda: ItemKNNRecommender().fit(train).score,
         "EASE l2=300 (Steck's algorithm)": lambda: _reference_ease(train),
         "implicit ALS": lambda: _implicit_als(train, seed),

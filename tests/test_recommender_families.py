@@ -161,3 +161,28 @@ def test_recvae_tampered_weights_are_a_model_file_error(interactions, tmp_path):
 def test_recvae_rejects_bad_parameters(sst2_bags):
     with pytest.raises(InputError, match="dropout"):
         RecVAERecommender(dropout=1.0).fit(sst2_bags)
+
+
+def test_cli_fits_recvae_and_recommends_unseen_items(interactions, tmp_path):
+    import csv
+
+    from tests.cli.cli_helpers import vecae as run_vecae
+
+    pairs = tmp_path / "pairs.csv"
+    matrix = interactions.matrix
+    with pairs.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["user", "item"])
+        for u in range(matrix.shape[0]):
+            for j in matrix[u].indices:
+                writer.writerow([interactions.users[u], interactions.items[j]])
+    model = tmp_path / "model"
+    fit = run_vecae("recommender", "fit", pairs, "-o", model, "--model", "recvae",
+                    "--epochs", 2, "--latent-dim", 8, "--seed", 0, "--threads", 1, "--json")  # fmt: skip
+    assert fit.exit_code == 0, fit
+    assert fit.json()["family"] == "recvae"
+    user = interactions.users[3]
+    run = run_vecae("recommend", model, "--user", user, "-k", 10, "--json")
+    assert run.exit_code == 0, run
+    seen = {interactions.items[j] for j in matrix[3].indices}
+    assert not seen & {r["item"] for r in run.json()["items"]}

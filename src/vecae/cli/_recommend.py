@@ -42,7 +42,8 @@ def recommender_fit(
     model: Annotated[
         str,
         typer.Option(
-            "--model", help="Family: ease (closed form, the default) or mult-dae (autoencoder)."
+            "--model",
+            help="Family: ease (closed form, the default), recvae or mult-dae (autoencoders).",
         ),
     ] = "ease",
     l2: Annotated[
@@ -52,24 +53,28 @@ def recommender_fit(
     max_items: Annotated[
         int | None, typer.Option(min=1, help="EASE: refuse larger catalogues (default 20000).")
     ] = None,
-    epochs: Annotated[int | None, typer.Option(min=0, help="Mult-DAE: maximum epochs.")] = None,
-    latent_dim: Annotated[int | None, typer.Option(min=1, help="Mult-DAE: encoding width.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=0, help="Mult-DAE / RecVAE: maximum epochs.")
+    ] = None,
+    latent_dim: Annotated[
+        int | None, typer.Option(min=1, help="Mult-DAE / RecVAE: encoding width.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a recommender (EASE by default, or Mult-DAE) on user-item interactions."""
+    """Train a recommender (EASE by default, RecVAE or Mult-DAE) on user-item interactions."""
     from vecae.recommend import FAMILIES, Recommender
 
     out = Output(json_mode=json_output, quiet=quiet)
     if model not in FAMILIES:
         raise CliError(f"--model: expected one of {', '.join(FAMILIES)}, got {model!r}")
     if model == "ease" and (epochs is not None or latent_dim is not None):
-        raise CliError("--epochs and --latent-dim apply to --model mult-dae, not ease")
-    if model == "mult-dae" and (l2 is not None or max_items is not None):
-        raise CliError("--l2 and --max-items apply to --model ease, not mult-dae")
+        raise CliError("--epochs and --latent-dim apply to --model mult-dae or recvae, not ease")
+    if model != "ease" and (l2 is not None or max_items is not None):
+        raise CliError(f"--l2 and --max-items apply to --model ease, not {model}")
     claim_output(output, overwrite, kind=RECOMMENDER, inputs=[interactions])
     with out.step(f"reading {interactions}"):
         matrix = _interactions(interactions, user_col, item_col, weight_col)
@@ -81,6 +86,10 @@ def recommender_fit(
             "verbose": out.show_progress,
             **only_set(epochs=epochs, latent_dim=latent_dim, random_state=seed, n_threads=threads),
         }
+    if model == "recvae":
+        params = only_set(
+            epochs=epochs, latent_dim=latent_dim, random_state=seed, n_threads=threads
+        )
     with out.step(f"fitting {model}"):
         recommender = Recommender.fit(matrix, model, **params)
     saved = recommender.save(output, overwrite=overwrite)
@@ -99,6 +108,10 @@ def recommender_fit(
         summary["l2"] = fitted.l2_
         summary["validation_ndcg@100"] = {str(k): v for k, v in fitted.validation_.items()}
         rows.append(("l2", format_value(fitted.l2_, 4)))
+    elif model == "recvae":
+        summary["epochs"] = fitted.n_epochs_
+        summary["validation_ndcg@100"] = fitted.validation_
+        rows.append(("epochs (chosen on held-out users)", fitted.n_epochs_))
     else:
         summary.update(history_summary(fitted))
         rows += [
