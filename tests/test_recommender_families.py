@@ -177,8 +177,8 @@ def test_cli_fits_recvae_and_recommends_unseen_items(interactions, tmp_path):
             for j in matrix[u].indices:
                 writer.writerow([interactions.users[u], interactions.items[j]])
     model = tmp_path / "model"
-    fit = run_vecae("recommender", "fit", pairs, "-o", model, "--model", "recvae",
-                    "--epochs", 2, "--latent-dim", 8, "--seed", 0, "--threads", 1, "--json")  # fmt: skip
+    options = ["--model", "recvae", "--epochs", 2, "--latent-dim", 8, "--seed", 0, "--json"]
+    fit = run_vecae("recommender", "fit", pairs, "-o", model, *options)
     assert fit.exit_code == 0, fit
     assert fit.json()["family"] == "recvae"
     user = interactions.users[3]
