@@ -79,6 +79,14 @@ def run_child(path: Path, held: Path, mode: str, epochs: int) -> dict[str, float
     return result
 
 
+def _available_bytes() -> int:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.0)
@@ -101,7 +109,12 @@ def main() -> int:
             f"{time.perf_counter() - started:.0f} s; {args.epochs} epochs each"
         )
         results = {"streamed": run_child(path, held, "streamed", args.epochs)}
-        if not args.skip_in_memory:
+        # The in-memory fit holds the file plus its preprocessed copy (about 2.3x the file):
+        # only run it where that fits, rather than pushing a shared machine into swap/OOM.
+        available = _available_bytes()
+        if not args.skip_in_memory and available < 2.5 * path.stat().st_size:
+            print(f"  in-memory fit skipped: {available / 1e9:.1f} GB available")
+        elif not args.skip_in_memory:
             results["in memory"] = run_child(path, held, "in-memory", args.epochs)
     for mode, r in results.items():
         print(

@@ -10,6 +10,7 @@ reconstruction error.
 from __future__ import annotations
 
 import copy
+import warnings
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Integral, Real
@@ -43,7 +44,7 @@ from vecae._train import (
     torch_threads,
     train,
 )
-from vecae.models._layers import ACTIVATIONS, init_weights
+from vecae.models._layers import ACTIVATIONS, FoldedEncoder, init_weights
 
 __all__ = [
     "MAX_WIDTH",
@@ -466,6 +467,34 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         source = self._prepare(X)
         Z = self._map(source, self.module_.encode)
         return Z.reshape(source.n_rows, self.latent_dim)
+
+    def _map_folded(self, X: np.ndarray, encoder: FoldedEncoder, source: str = "X") -> np.ndarray:
+        """Codes of the raw float32 rows ``X`` through an encoder that standardises itself.
+
+        The NaN/Inf check rides on the encoder's first pre-activation (see
+        :class:`~vecae.models._layers.FoldedEncoder`) instead of a separate pass over ``X``;
+        a flagged row is confirmed on ``X`` and named exactly as :func:`check_finite_rows`
+        names it.
+        """
+        self.module_.eval()
+        out = np.empty((X.shape[0], self.latent_dim), dtype=np.float32)
+        with torch.inference_mode(), torch_threads(self.n_threads):
+            for start in range(0, X.shape[0], INFERENCE_BATCH):
+                block = X[start : start + INFERENCE_BATCH]
+                with warnings.catch_warnings():
+                    # A read-only memory-mapped block: torch warns, but nothing writes to it.
+                    warnings.simplefilter("ignore", UserWarning)
+                    x = torch.from_numpy(block)
+                z, suspect = encoder(x.to(self.device_))
+                if bool(suspect.any()):
+                    for row in np.flatnonzero(suspect.cpu().numpy()):
+                        if not np.isfinite(block[row]).all():
+                            raise InputError(
+                                f"{source}: row {start + int(row)} contains NaN or Inf; "
+                                "remove or impute it"
+                            )
+                out[start : start + len(block)] = z.cpu().numpy()
+        return out
 
     def score_samples(self, X: Any) -> np.ndarray:
         """One score per row; higher means more typical of the training data.

@@ -26,6 +26,7 @@ from vecae._similarity import (
 )
 from vecae._streaming import as_stream, prepare_stream, stream_source
 from vecae._train import Objective
+from vecae.models._layers import FoldedEncoder
 from vecae.models.dense import DenseConfig, DenseNet
 from vecae.models.variational import VariationalConfig, VariationalNet
 
@@ -40,6 +41,9 @@ AUTO_NESTED_MIN = 16  # automatic nested sizes: halvings of latent_dim down to 1
 N_NEIGHBOURS = 10  # top-k original neighbours mined per training row for the similarity loss
 PCA_ROWS = 50_000  # rows the PCA initialisation of the skip path is computed from
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
+# transform folds standardisation into the first layer while every |mean| / std is at most
+# this: the folded sums then round like the unfolded ones (see _folded_encoder).
+FOLD_MAX_SHIFT = 4.0
 
 
 def _output_container(estimator: Any) -> str:
@@ -129,7 +133,9 @@ class _DenseBase(BaseAutoencoder):
         "nested_dims": ["array-like", None],
     }
 
-    def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray | sp.csr_matrix:
+    def _validate_input(
+        self, X: Any, *, reset: bool, check_finite: bool = True
+    ) -> np.ndarray | sp.csr_matrix:
         if not reset and (n_columns := column_count(X)) is not None:
             check_width(self, n_columns)
         X = validate_rows(
@@ -140,7 +146,8 @@ class _DenseBase(BaseAutoencoder):
             dtype=np.float32,
             ensure_all_finite=False,
         )
-        check_finite_rows(X)
+        if check_finite:
+            check_finite_rows(X)
         return X
 
     def _prepare_fit(self, X: Any) -> BatchSource:
@@ -235,8 +242,15 @@ class _DenseBase(BaseAutoencoder):
             # Data larger than memory: calibrate on evenly spaced rows, so memory stays
             # bounded (all codes plus their sorted copies would grow with the file).
             n = stream.store.n_rows
-            X = stream.store.take(np.linspace(0, n - 1, min(n, CALIBRATION_ROWS)).astype(np.int64))
-        Z = self._encode_rows(X)
+            rows = np.linspace(0, n - 1, min(n, CALIBRATION_ROWS)).astype(np.int64)
+            # Read and encode a piece at a time: only the small codes are kept together.
+            pieces = [
+                self._encode_rows(stream.store.take(rows[a : a + 16384]))
+                for a in range(0, len(rows), 16384)
+            ]
+            Z = np.concatenate(pieces)
+        else:
+            Z = self._encode_rows(X)
         calibration = self.module_.calibration
         if len(Z) == 0:
             return
@@ -372,6 +386,41 @@ class _DenseBase(BaseAutoencoder):
         if (stream := as_stream(X)) is not None:
             return stream_source(stream, self)
         return _DenseRows(self._validate_input(X, reset=False), self.scaler_, self.device_)
+
+    def _encode_rows(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        if as_stream(X) is not None:
+            return super()._encode_rows(X)
+        X = self._validate_input(X, reset=False, check_finite=False)
+        encoder = self._folded_encoder(X)
+        if encoder is None:
+            check_finite_rows(X)
+            source = _DenseRows(X, self.scaler_, self.device_)
+            return self._map(source, self.module_.encode).reshape(source.n_rows, self.latent_dim)
+        return self._map_folded(X, encoder)
+
+    def _folded_encoder(self, X: np.ndarray | sp.csr_matrix) -> FoldedEncoder | None:
+        """The encoder with standardisation folded in, where that is accurate; else None.
+
+        Folding saves a pass over the input (about a fifth of ``transform``'s time for a
+        300 -> 256 -> 32 model) but changes the rounding: codes then match the unfolded
+        forward to float32 rounding, not bit for bit. It is used only where the rounding
+        stays at that level: dense input without L2 normalisation (a per-row divisor cannot
+        be folded) and a mean within ``FOLD_MAX_SHIFT`` standard deviations of zero in every
+        feature (real embeddings measured 0.6-1.3), since a folded product sums the raw,
+        uncentred values.
+        """
+        if sp.issparse(X) or self.normalize:
+            return None
+        scaler = self.scaler_
+        if np.max(np.abs(scaler.mean) / scaler.std, initial=0.0) > FOLD_MAX_SHIFT:
+            return None
+        layers, skip = self._encoder_stack()
+        return FoldedEncoder(layers, skip, scaler.mean, scaler.std)
+
+    def _encoder_stack(self) -> tuple[list[torch.nn.Module], torch.Tensor | None]:
+        """The layers ``module_.encode`` applies in order, and the skip path's weight."""
+        raise NotImplementedError
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Decode encodings back to the input space.
@@ -572,6 +621,10 @@ class Autoencoder(_DenseBase):
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         return self.module_.sample_errors(batch)  # type: ignore[no-any-return]
 
+    def _encoder_stack(self) -> tuple[list[torch.nn.Module], torch.Tensor | None]:
+        module: DenseNet = self.module_
+        return list(module.encoder), None if module.skip is None else module.skip.weight
+
 
 class VariationalAutoencoder(_DenseBase):
     """Variational autoencoder for embeddings (Kingma & Welling 2014), optionally denoising.
@@ -702,6 +755,12 @@ class VariationalAutoencoder(_DenseBase):
             generator=generator,
             val_generator=val_generator,
         )
+
+    def _encoder_stack(self) -> tuple[list[torch.nn.Module], torch.Tensor | None]:
+        # encode is the posterior mean: body then mean head (the log-variance head is unused).
+        module: VariationalNet = self.module_
+        body = list(module.body) if isinstance(module.body, torch.nn.Sequential) else []
+        return [*body, module.mean_head], None if module.skip is None else module.skip.weight
 
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         # The true negative ELBO (KL weight 1), whatever beta trained the model: a row whose

@@ -87,9 +87,13 @@ class DenseScaler:
         return {"normalize": self.normalize, "center": self.center, "scale": self.scale}
 
 
-def _chunks(
-    X: np.ndarray | sp.csr_matrix, *, normalize: bool, size: int = 65536
-) -> Iterator[np.ndarray]:
+_CHUNK_BYTES = 16 * 2**20  # float64 bytes per statistics chunk
+
+
+def _chunks(X: np.ndarray | sp.csr_matrix, *, normalize: bool) -> Iterator[np.ndarray]:
+    # Chunks are sized in bytes, not rows: a float64 chunk and its square are the transient
+    # (65,536 rows of 300-d took +378 MB); 16 MB chunks keep it near 50 MB at any width.
+    size = max(1, _CHUNK_BYTES // (8 * max(X.shape[1], 1)))
     for start in range(0, X.shape[0], size):
         block: Any = X[start : start + size]
         chunk = block.toarray() if sp.issparse(block) else np.asarray(block, dtype=np.float64)

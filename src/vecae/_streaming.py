@@ -85,7 +85,7 @@ class RowStore(ABC):
             return out
         order = np.argsort(rows, kind="stable")
         sorted_rows = rows[order]
-        for start, stop in self.blocks(65536):
+        for start, stop in self.blocks(8192):  # small reads: a sparse sample costs little memory
             lo, hi = np.searchsorted(sorted_rows, [start, stop])
             if lo == hi:
                 continue
@@ -129,14 +129,22 @@ class NpyStore(RowStore):
         return [(s, min(s + block_rows, self.n_rows)) for s in range(0, self.n_rows, block_rows)]
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        count = stop - start
+        count = max(stop - start, 0)
+        # Read straight into the array that is returned: one copy of the rows in memory, not
+        # a bytes object plus its float32 conversion (which doubled every block's footprint).
+        rows = np.empty((count, self.n_features), dtype=self.file_dtype)
+        view = rows.reshape(-1).view(np.uint8).data
         fd = os.open(self.path, os.O_RDONLY)
         try:
-            raw = os.pread(fd, count * self.row_bytes, self.offset + start * self.row_bytes)
+            done, offset = 0, self.offset + start * self.row_bytes
+            while done < len(view):  # preadv may return short counts for large reads
+                got = os.preadv(fd, [view[done:]], offset + done)
+                if got == 0:
+                    raise InputError(f"{self.source}: file is truncated (rows {start}-{stop})")
+                done += got
         finally:
             os.close(fd)
-        rows = np.frombuffer(raw, dtype=self.file_dtype).reshape(count, self.n_features)
-        return rows.astype(np.float32)  # a writable copy whatever the file's float width
+        return rows if rows.dtype == np.float32 else rows.astype(np.float32)
 
 
 class ParquetStore(RowStore):

@@ -84,8 +84,9 @@ class VariationalNet(nn.Module):
         return (mean if self.skip is None else mean + self.skip(x)), logvar
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean: the deterministic encoding."""
-        return self.posterior(x)[0]
+        """The posterior mean: the deterministic encoding (the log-variance head is skipped)."""
+        mean = self.mean_head(self.body(x))
+        return mean if self.skip is None else mean + self.skip(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)

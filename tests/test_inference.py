@@ -1,0 +1,57 @@
+"""transform's inference path: standardisation folded into the first layer (FoldedEncoder)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vecae import Autoencoder, VariationalAutoencoder
+from vecae._dense import FOLD_MAX_SHIFT, _DenseRows
+from vecae._exceptions import InputError
+
+
+def unfolded(model: Autoencoder | VariationalAutoencoder, X: np.ndarray) -> np.ndarray:
+    """The codes through the standardise-then-encode path (no folding)."""
+    source = _DenseRows(X, model.scaler_, model.device_)
+    return model._map(source, model.module_.encode)
+
+
+@pytest.mark.parametrize(
+    ("cls", "objective"),
+    [
+        (Autoencoder, "reconstruction"),
+        (Autoencoder, "similarity"),  # with the linear skip path
+        (VariationalAutoencoder, "similarity"),
+    ],
+)
+def test_folded_transform_matches_unfolded_to_float32_rounding(
+    glove_vectors: np.ndarray, cls: type[Autoencoder], objective: str
+) -> None:
+    model = cls(latent_dim=16, epochs=2, objective=objective, random_state=0).fit(glove_vectors)
+    folded, reference = model.transform(glove_vectors), unfolded(model, glove_vectors)
+    scale = float(np.abs(reference).max())
+    np.testing.assert_allclose(folded, reference, rtol=0, atol=1e-5 * scale)
+
+
+def test_far_from_zero_mean_is_not_folded_and_stays_bit_identical(
+    glove_vectors: np.ndarray,
+) -> None:
+    shifted = glove_vectors + np.float32(50.0)  # mean / std far above FOLD_MAX_SHIFT
+    model = Autoencoder(latent_dim=8, epochs=1, random_state=0).fit(shifted)
+    assert np.max(np.abs(model.scaler_.mean) / model.scaler_.std) > FOLD_MAX_SHIFT
+    np.testing.assert_array_equal(model.transform(shifted), unfolded(model, shifted))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_row_is_named_even_through_a_bounded_activation(
+    glove_vectors: np.ndarray, bad: float
+) -> None:
+    # tanh maps +-inf to +-1 and there is no skip path: only the first pre-activation, which
+    # the folded encoder checks, still shows the bad value.
+    model = Autoencoder(
+        latent_dim=8, epochs=1, activation="tanh", objective="reconstruction", random_state=0
+    ).fit(glove_vectors)
+    X = np.concatenate([glove_vectors] * 3)  # 12,000 rows: the bad one is in the 2nd batch
+    X[9001, 7] = bad
+    with pytest.raises(InputError, match="row 9001 contains NaN or Inf"):
+        model.transform(X)
