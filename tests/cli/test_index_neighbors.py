@@ -248,3 +248,14 @@ def test_bad_code_index_options_are_one_line_and_leave_nothing(
 def test_rescore_multiplier_on_an_index_without_copies_is_one_line(index_dir: Path) -> None:
     line = error_line(run_vecae("neighbors", index_dir, "--key", "king", "--rescore-multiplier", 4))
     assert "--rescore-multiplier needs an index built with --rescore" in line
+
+
+def test_sample_searches_a_learned_bit_index_with_the_samples_bits(
+    tmp_path: Path, model_dir: Path, glove_txt: Path
+) -> None:
+    target = tmp_path / "learned"
+    assert run_vecae("index", "build", model_dir, glove_txt, "-o", target, "--precision",
+                     "binary", "--quiet").exit_code == 0  # fmt: skip
+    run = run_vecae("sample", model_dir, "-n", 2, "--index", target, "-k", 3, "--seed", 0, "--json")
+    assert run.exit_code == 0, run
+    assert [len(s["neighbors"]) for s in run.json()["samples"]] == [3, 3]

@@ -364,7 +364,9 @@ def sample(
                 f"warning: {index_dir}: the index was built with another model; "
                 "neighbours may be meaningless"
             )
-        results = index.search(model.transform(X), k)
+        # An index of learned bits is searched with the samples' bits, encoded by the model.
+        codes = model.encode(X, precision="binary") if index.code_source == "given" else None
+        results = index.search(model.transform(X), k, query_codes=codes)
         metric = index.metric
     if output is not None:
         from vecae.io import write_embeddings
