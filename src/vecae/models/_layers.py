@@ -158,6 +158,7 @@ class FoldedEncoder:
             self._buffers[slot] = buffer
         return buffer[:rows]
 
+    @torch.inference_mode()
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Codes of the raw rows ``x``, and which rows may hold NaN or Inf.
 
