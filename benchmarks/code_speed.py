@@ -74,8 +74,8 @@ def main() -> int:
     builds = {
         "float32 exact (IndexFlatIP)": (dict(), {}),
         "int8 (IndexScalarQuantizer QT_8bit)": (dict(precision="int8"), {}),
-        "int8 + 4x int8 rescoring": (
-            dict(precision="int8", rescore="int8"),
+        "int8 + 4x float32 rescoring": (
+            dict(precision="int8", rescore="float32"),
             {"rescore_multiplier": 4},
         ),
         "learned bits, Hamming (IndexBinaryFlat)": (

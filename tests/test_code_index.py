@@ -67,12 +67,27 @@ def test_rescoring_never_lowers_recall(unit_glove, keys) -> None:
     assert recalls[-1] > recalls[0] + 0.1  # and on real data it adds a lot
 
 
-def test_int8_index_with_int8_rescoring_finds_the_exact_neighbours(unit_glove, keys) -> None:
-    index = VectorIndex.build(unit_glove, keys, precision="int8", rescore="int8")
-    assert (index.bytes_per_vector, index.rescore_bytes_per_vector) == (50, 50)
+def test_int8_rescoring_of_bits_nearly_matches_float32_rescoring(unit_glove, keys) -> None:
+    index = VectorIndex.build(unit_glove, keys, precision="binary", rescore="int8")
+    exact = VectorIndex.build(unit_glove, keys, precision="binary", rescore="float32")
+    assert (index.bytes_per_vector, index.rescore_bytes_per_vector) == (7, 50)
+    truth = exact_top_k(unit_glove[:200], unit_glove, 10)
+    found = _ids(index.search(unit_glove[:200], 10, rescore_multiplier=8))
+    best = _ids(exact.search(unit_glove[:200], 10, rescore_multiplier=8))
+    assert recall_at_k(found, truth) > recall_at_k(best, truth) - 0.02
+
+
+def test_int8_index_with_float32_rescoring_finds_the_exact_neighbours(unit_glove, keys) -> None:
+    index = VectorIndex.build(unit_glove, keys, precision="int8", rescore="float32")
+    assert (index.bytes_per_vector, index.rescore_bytes_per_vector) == (50, 200)
     truth = exact_top_k(unit_glove[:200], unit_glove, 10)
     found = _ids(index.search(unit_glove[:200], 10, rescore_multiplier=2))
-    assert recall_at_k(found, truth) > 0.95
+    assert recall_at_k(found, truth) > 0.99
+
+
+def test_int8_copies_do_not_rescore_an_int8_index(unit_glove, keys) -> None:
+    with pytest.raises(InputError, match="coarser"):
+        VectorIndex.build(unit_glove, keys, precision="int8", rescore="int8")
 
 
 def test_rescoring_without_stored_copies_is_refused(unit_glove, keys) -> None:

@@ -262,7 +262,8 @@ class VectorIndex:
         rescore : {"float32", "int8"} or None
             Also keep copies of the (unit, for cosine) vectors at this precision, so that
             ``search(..., rescore_multiplier=m)`` can re-rank candidates. int8 copies use one
-            step for every coordinate. Only for ``precision`` ``"int8"`` or ``"binary"``.
+            step for every coordinate. Only for ``precision="binary"``, or ``"int8"`` with
+            ``rescore="float32"`` (int8 copies are coarser than an int8 index's own codes).
         codes : array_like of uint8, shape (n, bytes), optional
             ``precision="binary"`` only: packed bits to search instead of the sign bits, for
             example a model's learned bits, ``model.encode(X, precision="binary")``, with
@@ -359,6 +360,12 @@ class VectorIndex:
             raise InputError("codes: only precision='binary' takes codes")
         if precision == "int8" and kind != "flat":
             raise InputError(f"kind: int8 codes are searched with kind='flat', not {kind!r}")
+        if precision == "int8" and rescore == "int8":
+            # Measured: re-ranking SQ8 candidates with the coarser copies lowered recall.
+            raise InputError(
+                "rescore: int8 copies (one step for every coordinate) are coarser than an int8 "
+                "index's own codes (one range per coordinate); rescore it with 'float32'"
+            )
         if precision == "binary":
             if kind not in ("flat", "hnsw"):
                 raise InputError(f"kind: binary codes take kind='flat' or 'hnsw', not {kind!r}")

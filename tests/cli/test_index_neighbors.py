@@ -234,6 +234,7 @@ def test_int8_index_rescored_over_every_row_is_exact(
         (["--rescore", "int8"], "--rescore applies to --precision int8 or binary"),
         (["--precision", "binary", "--metric", "l2"], "binary codes approximate cosine"),
         (["--precision", "int8", "--kind", "hnsw"], "int8 codes are searched with kind='flat'"),
+        (["--precision", "int8", "--rescore", "int8"], "rescore it with 'float32'"),
     ],
 )
 def test_bad_code_index_options_are_one_line_and_leave_nothing(
