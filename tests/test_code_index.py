@@ -145,10 +145,11 @@ def test_a_code_file_declaring_more_codes_than_it_holds_is_refused(
         VectorIndex.load(root)
 
 
-def test_a_truncated_int8_code_file_is_refused_before_faiss_reads_it(
-    unit_glove, keys, tmp_path: Path
+@pytest.mark.parametrize("precision", ["int8", "float32"])
+def test_a_truncated_flat_index_file_is_refused_before_faiss_reads_it(
+    unit_glove, keys, tmp_path: Path, precision
 ) -> None:
-    root = VectorIndex.build(unit_glove, keys, precision="int8").save(tmp_path / "sq")
+    root = VectorIndex.build(unit_glove, keys, precision=precision).save(tmp_path / "flat")
     _rewrite(root, "index.faiss", (root / "index.faiss").read_bytes()[:-100])
     with pytest.raises(ModelFileError, match=r"index\.faiss.*truncated or altered"):
         VectorIndex.load(root)

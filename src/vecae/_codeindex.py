@@ -61,10 +61,12 @@ RESCORE: Final[tuple[str, ...]] = ("float32", "int8")
 _BINARY_FLAT: Final = b"IBxF"
 _BINARY_HNSW: Final = b"IBHf"
 _SQ: Final = b"IxSQ"
+_FLAT: Final = {"cosine": b"IxFI", "l2": b"IxF2"}
 # Bytes around the codes in a flat file: binary = fourcc, d, code_size, ntotal, is_trained,
 # metric, vector length; SQ adds its trained ranges (2 floats per coordinate).
 _BINARY_FLAT_OVERHEAD: Final = 33
 _SQ_OVERHEAD: Final = 81
+_FLAT_OVERHEAD: Final = 45
 
 
 def bytes_per_code(precision: str, dim: int, bits: int) -> int:
@@ -145,14 +147,20 @@ def rescored(
 
 
 def check_code_file(
-    path: Path, precision: str, kind: str, *, n: int, dim: int, code_bytes: int
+    path: Path, precision: str, kind: str, *, n: int, dim: int, code_bytes: int, metric: str
 ) -> None:
-    """Refuse a code index file whose header or size disagrees with its manifest.
+    """Refuse an index file whose header or size disagrees with its manifest.
 
     FAISS allocates what a file declares before reading it, so a crafted file claiming many
-    more codes than it holds is caught here first. Raises :class:`ModelFileError` naming it.
+    more codes than it holds is caught here first. Covers int8 and binary indexes and flat
+    float32 ones (HNSW and IVF float32 files are left to FAISS's reader). Raises
+    :class:`ModelFileError` naming the file.
     """
-    expected = {"int8": _SQ, "binary": _BINARY_FLAT if kind == "flat" else _BINARY_HNSW}
+    expected = {
+        "int8": _SQ,
+        "binary": _BINARY_FLAT if kind == "flat" else _BINARY_HNSW,
+        "float32": _FLAT[metric],
+    }
     fourcc = expected[precision]
     try:
         size = path.stat().st_size
@@ -162,7 +170,8 @@ def check_code_file(
         raise ModelFileError(f"{path}: cannot be read ({exc})") from exc
     if len(head) < 24 or head[:4] != fourcc:
         raise ModelFileError(
-            f"{path}: not a FAISS {precision} {kind} index (expected header {fourcc.decode()})"
+            f"{path}: not a readable FAISS index (a {precision} {kind} index starts with "
+            f"{fourcc.decode()})"
         )
     if precision == "binary":
         width, code_size, total = struct.unpack("<iiq", head[4:20])
@@ -173,7 +182,10 @@ def check_code_file(
         width, total = struct.unpack("<iq", head[4:16])
         expected_width = dim
         ok = width == dim and total == n
-        flat_size = _SQ_OVERHEAD + n * dim + 8 * dim
+        if precision == "int8":
+            flat_size = _SQ_OVERHEAD + n * dim + 8 * dim
+        else:
+            flat_size = _FLAT_OVERHEAD + 4 * n * dim
     if not ok:
         raise ModelFileError(
             f"{path}: the FAISS header declares {total} codes of width {width}, but the "
@@ -183,7 +195,7 @@ def check_code_file(
     # least hold the codes, and the graph's arrays are bounded by FAISS's own reader.
     if (kind == "flat" and size != flat_size) or size < flat_size:
         raise ModelFileError(
-            f"{path}: {size:,} bytes, but {n} codes of {code_bytes} bytes need "
+            f"{path}: {size:,} bytes, but {n} vectors of {code_bytes} bytes need "
             f"{flat_size:,}; the file is truncated or altered"
         )
 

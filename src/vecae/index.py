@@ -1014,8 +1014,8 @@ class VectorIndex:
 
         precision = config["precision"]
         bits = config["params"].get("bits") or 0
-        code_bytes = -(-bits // 8) if precision == "binary" else config["dim"]
-        if precision != "float32":
+        code_bytes = _codeindex.bytes_per_code(precision, config["dim"], bits)
+        if precision != "float32" or config["kind"] == "flat":
             _codeindex.check_code_file(
                 index_path,
                 precision,
@@ -1023,6 +1023,7 @@ class VectorIndex:
                 n=config["n"],
                 dim=config["dim"],
                 code_bytes=code_bytes,
+                metric=config["metric"],
             )
         try:
             if precision == "binary":
