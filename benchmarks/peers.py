@@ -90,6 +90,14 @@ def _vecae_default(X: np.ndarray, seed: int) -> np.ndarray:
     return AnomalyDetector(n_threads=1, random_state=seed).fit(X).decision_scores_
 
 
+def _vecae_native(X: np.ndarray, seed: int) -> np.ndarray:
+    """The previous default: members' own scores, no latent term (error="native")."""
+    from vecae import AnomalyDetector
+
+    detector = AnomalyDetector(error="native", latent_weight=0.0, n_threads=1, random_state=seed)
+    return detector.fit(X).decision_scores_
+
+
 def _vecae_vae_recipe(X: np.ndarray, seed: int) -> np.ndarray:
     """The single-VAE recipe docs/benchmarks.md documented before the dedicated detector."""
     from vecae import VariationalAutoencoder
@@ -112,6 +120,7 @@ def _pca32_reconstruction(X: np.ndarray, seed: int) -> np.ndarray:
 
 ANOMALY_METHODS: dict[str, Detector] = {
     "vecae AnomalyDetector (default)": _vecae_default,
+    "vecae AnomalyDetector, previous default (native error, no latent term)": _vecae_native,
     "vecae VAE, documented recipe": _vecae_vae_recipe,
     "PyOD IForest": _pyod("IForest"),
     "PyOD AutoEncoder": _pyod("AutoEncoder"),

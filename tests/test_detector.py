@@ -129,3 +129,35 @@ def test_wrong_width_is_refused(breastw, cardio_fitted):
     X, _ = breastw
     with pytest.raises(DimensionMismatchError):
         cardio_fitted.decision_function(X)
+
+
+def test_native_error_without_latent_term_averages_robust_member_scores(breastw):
+    X, _ = breastw
+    params = {**SMALL, "error": "native", "latent_weight": 0.0}
+    detector = AnomalyDetector(**params, random_state=0).fit(X)
+    expected = np.zeros(len(X))
+    for member in detector.estimators_:
+        raw = member.anomaly_score(X).astype(np.float64)
+        q1, median, q3 = np.quantile(raw, [0.25, 0.5, 0.75])
+        expected += (raw - median) / (q3 - q1)
+    np.testing.assert_allclose(detector.decision_scores_, expected / len(detector.estimators_))
+
+
+def test_standardised_error_ignores_a_feature_s_units(breastw):
+    # Each feature's error is divided by its own mean training error, so multiplying one
+    # column by 1000 leaves the error term unchanged (the members see scaled inputs anyway).
+    X, _ = breastw
+    params = {**SMALL, "latent_weight": 0.0}
+    wide = X.copy()
+    wide[:, 0] *= 1000.0
+    plain = AnomalyDetector(**params, random_state=0).fit(X)
+    scaled = AnomalyDetector(**params, random_state=0).fit(wide)
+    np.testing.assert_allclose(plain.decision_scores_, scaled.decision_scores_, atol=1e-3)
+
+
+def test_latent_mahalanobis_term_changes_the_scores(breastw):
+    X, _ = breastw
+    plain = AnomalyDetector(**SMALL, latent_weight=0.0, random_state=0).fit(X)
+    latent = AnomalyDetector(**SMALL, latent_weight=1.0, random_state=0).fit(X)
+    assert not np.allclose(plain.decision_scores_, latent.decision_scores_)
+    np.testing.assert_allclose(latent.decision_function(X), latent.decision_scores_)

@@ -69,3 +69,24 @@ def test_cli_saved_detector_scores_new_data_like_the_fit(
     a = (tmp_path / "a.csv").read_text().splitlines()
     b = (tmp_path / "b.csv").read_text().splitlines()
     assert a == b  # same keys, scores and flags from the saved detector
+
+
+def test_a_version_1_detector_still_loads_and_scores_the_same(
+    tmp_path: Path, cardio: tuple[np.ndarray, np.ndarray]
+) -> None:
+    # Version 1 knew neither the standardised error nor the latent term: it scored with the
+    # members' own anomaly scores, which is what error="native", latent_weight=0 does now.
+    X, _ = cardio
+    detector = AnomalyDetector(
+        n_estimators=2, epochs=3, error="native", latent_weight=0.0, random_state=0
+    ).fit(X)
+    path = detector.save(tmp_path / "det")
+    config = json.loads((path / "config.json").read_text())
+    config["format_version"] = 1
+    for key in ("error", "latent_weight"):
+        del config["params"][key]
+    del config["latent_scale_"]
+    (path / "config.json").write_text(json.dumps(config))
+    loaded = AnomalyDetector.load(path)
+    assert (loaded.error, loaded.latent_weight) == ("native", 0.0)
+    assert np.array_equal(loaded.decision_function(X), detector.decision_function(X))

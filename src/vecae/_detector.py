@@ -7,6 +7,15 @@ trained by the shared trainer. What the detector adds is the recipe that measure
 * **Row-subsample ensemble.** ``n_estimators`` members, each fitted on its own random subsample
   of at most ``max_samples`` rows with its own seed; their scores are averaged. Subsampling
   bounds the cost on large inputs and decorrelates the members.
+* **Standardised reconstruction error** (``error="standardised"``). A member's error on each
+  feature is divided by that feature's mean error on the member's training rows, then
+  averaged over features: a feature the model always rebuilds well counts when it suddenly
+  does not, instead of being drowned by features that are hard to rebuild for every row.
+* **Latent Mahalanobis term** (``latent_weight``). The reconstruction error sees what the
+  bottleneck throws away; an anomaly can instead sit *inside* the learned manifold but far from
+  the bulk. Each member also scores a row by the squared Mahalanobis distance of its code from
+  the Gaussian fitted to its training rows' codes (the autoencoder analogue of PCA's
+  major-component score), and adds it with weight ``latent_weight``.
 * **Robust (trimmed) training.** The training data is contaminated by the very anomalies to be
   found. After a first fit, each member drops the ``trim`` share of its rows that it
   reconstructs worst and is refitted on the rest, so the anomalies stop shaping the model.
@@ -16,8 +25,8 @@ trained by the shared trainer. What the detector adds is the recipe that measure
 * **Per-feature scaling** (``scale="feature"``) so tabular columns with unrelated units weigh
   the same in the reconstruction error.
 
-Every member's score is put on a common scale before averaging: minus the median and divided by
-the inter-quartile range of that member's scores on the training rows.
+Every term of every member's score is put on a common scale before it is added: minus the
+median and divided by the inter-quartile range of its values on the training rows.
 
 The public names follow PyOD (``decision_function``, ``predict``, ``predict_proba``,
 ``fit_predict``, ``decision_scores_``, ``labels_``, ``threshold_``), so code written for a PyOD
@@ -48,8 +57,11 @@ FloatArray = npt.NDArray[np.float64]
 
 # Rows of the latent kNN reference scored per block: bounds the distance matrix's memory.
 _KNN_BLOCK = 4096
+# Rows whose per-feature errors are computed at once (standardised error).
+_ERROR_BLOCK = 8192
 _DETECTOR_FILE = "detector.safetensors"
-_DETECTOR_VERSION = 1
+# 2: standardised errors and the latent Mahalanobis term (their statistics are stored).
+_DETECTOR_VERSION = 2
 
 
 def _robust_scale(scores: FloatArray) -> tuple[float, float]:
@@ -85,8 +97,53 @@ def _knn_mean_distance(
     return out
 
 
+def _error_floor(mean_errors: FloatArray) -> FloatArray:
+    """Per-feature mean training errors, floored so a perfectly rebuilt feature cannot
+    divide by zero (a tiny share of the average feature's error)."""
+    return np.maximum(mean_errors, 1e-8 * float(mean_errors.mean()) + 1e-30)
+
+
+def _gaussian(codes: npt.NDArray[np.float32]) -> tuple[FloatArray, FloatArray]:
+    """Mean and precision matrix of the training codes.
+
+    A ridge of 1e-6 of the average variance keeps the inverse finite when a code coordinate
+    is (nearly) constant, as collapsed VAE dimensions are.
+    """
+    z = codes.astype(np.float64)
+    centre = z.mean(axis=0)
+    k = z.shape[1]
+    cov = np.cov(z, rowvar=False).reshape(k, k) if len(z) > 1 else np.zeros((k, k))
+    cov += (1e-6 * float(np.trace(cov)) / k + 1e-9) * np.eye(k)
+    precision = np.linalg.inv(cov).astype(np.float64)
+    return centre, precision
+
+
+def _mahalanobis(
+    codes: npt.NDArray[np.float32], centre: FloatArray, precision: FloatArray
+) -> FloatArray:
+    """Squared Mahalanobis distance of each code from the training codes' Gaussian."""
+    diff = codes.astype(np.float64) - centre
+    distances: FloatArray = np.einsum("ij,jk,ik->i", diff, precision, diff)
+    return distances
+
+
+def _stored(
+    arrays: dict[str, npt.NDArray[Any]], name: str, shape: tuple[int, ...] | None, path: Path
+) -> FloatArray:
+    """Array ``name`` of a detector file as float64, checked to be finite (and of ``shape``)."""
+    from vecae._exceptions import ModelFileError
+
+    value = arrays.get(name)
+    if value is None or not np.isfinite(value).all():
+        raise ModelFileError(f"{path}: {name!r} missing or not finite")
+    if (shape is not None and value.shape != shape) or (shape is None and value.ndim != 1):
+        raise ModelFileError(f"{path}: {name!r} has shape {value.shape}, expected {shape}")
+    return value.astype(np.float64)
+
+
 class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
-    """Outlier detector: a trimmed, subsampled ensemble of autoencoders with latent kNN.
+    """Outlier detector: a subsampled ensemble of autoencoders scored by standardised
+    reconstruction error plus the Mahalanobis distance of the code.
 
     Parameters
     ----------
@@ -104,6 +161,14 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         Encoder hidden widths; ``None`` gives one layer of ``min(256, max(16, 2 * n_features))``.
     scale : {"feature", "global", "none"}, default="feature"
         Preprocessing of every member (see :class:`vecae.Autoencoder`).
+    error : {"standardised", "native"}, default="standardised"
+        Each member's reconstruction score: the mean over features of the squared error
+        divided by that feature's mean training error (``"standardised"``), or the member's
+        own :meth:`anomaly_score` (``"native"``: squared error for autoencoders, the negative
+        ELBO for VAEs).
+    latent_weight : float, default=1.0
+        Weight of the latent Mahalanobis score against the reconstruction score; ``0`` leaves
+        it out.
     trim : float, default=0.0
         Share of each member's rows with the highest reconstruction error that are dropped
         before its second, final fit (robust training; doubles the cost). ``0`` fits once.
@@ -127,6 +192,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     estimators_ : list of vecae.VariationalAutoencoder or vecae.Autoencoder
     training_rows_ : list of ndarray of int
         The rows of ``X`` each member's final fit used: its subsample minus the rows it trimmed.
+    feature_errors_ : list of ndarray
+        Per member, each feature's mean squared error on its training rows
+        (``error="standardised"`` only).
+    latent_centres_, latent_precisions_ : list of ndarray
+        Per member, the mean and inverse covariance of its training rows' codes
+        (``latent_weight > 0`` only).
     decision_scores_ : ndarray of shape (n_samples,)
         Outlier scores of the training rows (higher is more anomalous). For the latent kNN
         term a training row does not count itself as a neighbour, so these can differ
@@ -155,6 +226,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         "latent_dim": [Interval(Integral, 1, None, closed="left"), None],
         "hidden": ["array-like", None],
         "scale": [StrOptions({"feature", "global", "none"})],
+        "error": [StrOptions({"standardised", "native"})],
+        "latent_weight": [Interval(Real, 0, None, closed="left")],
         "trim": [Interval(Real, 0, 0.5, closed="left")],
         "knn_weight": [Interval(Real, 0, 1, closed="both")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -174,6 +247,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         latent_dim: int | None = None,
         hidden: tuple[int, ...] | None = None,
         scale: str = "feature",
+        error: str = "standardised",
+        latent_weight: float = 1.0,
         trim: float = 0.0,
         knn_weight: float = 0.0,
         n_neighbors: int = 5,
@@ -189,6 +264,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.scale = scale
+        self.error = error
+        self.latent_weight = latent_weight
         self.trim = trim
         self.knn_weight = knn_weight
         self.n_neighbors = n_neighbors
@@ -271,6 +348,10 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         self.references_: list[npt.NDArray[np.float32]] = []
         self.recon_scale_: list[tuple[float, float]] = []
         self.knn_scale_: list[tuple[float, float]] = []
+        self.latent_scale_: list[tuple[float, float]] = []
+        self.feature_errors_: list[FloatArray] = []
+        self.latent_centres_: list[FloatArray] = []
+        self.latent_precisions_: list[FloatArray] = []
         self.training_rows_: list[npt.NDArray[np.intp]] = []
         combined = np.zeros(n, dtype=np.float64)
         for index, (seed_fit, seed_refit, seed_rows) in enumerate(seeds):
@@ -283,12 +364,24 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
                 if keep.sum() >= 2:
                     rows = rows[keep]
                 member = self._member(data.shape[1], int(seed_refit), index).fit(data[rows])
-            recon = member.anomaly_score(data).astype(np.float64)
+            codes = member.transform(data)
+            if self.error == "standardised":
+                errors = self._feature_errors(member, data[rows], codes[rows])
+                self.feature_errors_.append(_error_floor(errors.mean(axis=0)))
+            recon = self._error_term(len(self.estimators_), member, data, codes)
             self.recon_scale_.append(_robust_scale(recon))
             score = self._standardise(recon, self.recon_scale_[-1])
+            if self.latent_weight > 0:
+                centre, precision = _gaussian(codes[rows])
+                self.latent_centres_.append(centre)
+                self.latent_precisions_.append(precision)
+                latent = _mahalanobis(codes, centre, precision)
+                self.latent_scale_.append(_robust_scale(latent))
+                score = score + self.latent_weight * self._standardise(
+                    latent, self.latent_scale_[-1]
+                )
             if self.knn_weight > 0:
                 reference = member.transform(data[rows])
-                codes = member.transform(data)
                 knn = self._knn_training(codes, reference, rows)
                 self.knn_scale_.append(_robust_scale(knn))
                 score = (1 - self.knn_weight) * score + self.knn_weight * self._standardise(
@@ -306,6 +399,32 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     @staticmethod
     def _standardise(scores: FloatArray, scale: tuple[float, float]) -> FloatArray:
         return (scores - scale[0]) / scale[1]
+
+    @staticmethod
+    def _feature_errors(
+        member: Any, data: npt.NDArray[np.float32], codes: npt.NDArray[np.float32]
+    ) -> FloatArray:
+        """Squared reconstruction error of every row and feature, in the input's units."""
+        rebuilt = np.asarray(member.inverse_transform(codes), dtype=np.float64)
+        errors: FloatArray = np.square(data.astype(np.float64) - rebuilt)
+        return errors
+
+    def _error_term(
+        self,
+        index: int,
+        member: Any,
+        data: npt.NDArray[np.float32],
+        codes: npt.NDArray[np.float32],
+    ) -> FloatArray:
+        """Member ``index``'s reconstruction score of each row (before robust scaling)."""
+        if self.error == "native":
+            return np.asarray(member.anomaly_score(data), dtype=np.float64)
+        out = np.empty(len(data), dtype=np.float64)
+        for start in range(0, len(data), _ERROR_BLOCK):  # bounds the float64 temporaries
+            block = slice(start, start + _ERROR_BLOCK)
+            errors = self._feature_errors(member, data[block], codes[block])
+            out[block] = (errors / self.feature_errors_[index]).mean(axis=1)
+        return out
 
     def _knn_training(
         self, codes: npt.NDArray[np.float32], reference: npt.NDArray[np.float32], rows: Any
@@ -336,12 +455,16 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         check_width(self, data.shape[1])
         combined = np.zeros(len(data), dtype=np.float64)
         for i, member in enumerate(self.estimators_):
-            recon = member.anomaly_score(data).astype(np.float64)
+            codes = member.transform(data)
+            recon = self._error_term(i, member, data, codes)
             score = self._standardise(recon, self.recon_scale_[i])
-            if self.knn_weight > 0:
-                knn = _knn_mean_distance(
-                    member.transform(data), self.references_[i], self.n_neighbors, False
+            if self.latent_weight > 0:
+                latent = _mahalanobis(codes, self.latent_centres_[i], self.latent_precisions_[i])
+                score = score + self.latent_weight * self._standardise(
+                    latent, self.latent_scale_[i]
                 )
+            if self.knn_weight > 0:
+                knn = _knn_mean_distance(codes, self.references_[i], self.n_neighbors, False)
                 score = (1 - self.knn_weight) * score + self.knn_weight * self._standardise(
                     knn, self.knn_scale_[i]
                 )
@@ -432,8 +555,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         """Write the fitted detector to ``directory`` (one artefact; nothing pickled).
 
         Layout: ``config.json`` (parameters, thresholds and score scales),
-        ``detector.safetensors`` (training scores, each member's training rows and, with
-        ``knn_weight``, its latent reference rows) and one model directory per member,
+        ``detector.safetensors`` (training scores, each member's training rows, its
+        per-feature training errors and code Gaussian, and, with ``knn_weight``, its latent
+        reference rows) and one model directory per member,
         ``member-0/`` ...
 
         Parameters
@@ -472,6 +596,13 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
                 arrays[f"reference-{i}"] = np.ascontiguousarray(reference)
             for i, rows in enumerate(self.training_rows_):
                 arrays[f"rows-{i}"] = rows.astype(np.int64)
+            for i, errors in enumerate(self.feature_errors_):
+                arrays[f"feature-errors-{i}"] = np.ascontiguousarray(errors)
+            for i, (centre, precision) in enumerate(
+                zip(self.latent_centres_, self.latent_precisions_, strict=True)
+            ):
+                arrays[f"latent-centre-{i}"] = np.ascontiguousarray(centre)
+                arrays[f"latent-precision-{i}"] = np.ascontiguousarray(precision)
             safetensors.numpy.save_file(arrays, str(staging / _DETECTOR_FILE))
             params = {
                 k: (None if isinstance(v, np.random.RandomState) else v)
@@ -485,6 +616,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
                 "threshold_": float(self.threshold_),
                 "recon_scale_": [list(map(float, s)) for s in self.recon_scale_],
                 "knn_scale_": [list(map(float, s)) for s in self.knn_scale_],
+                "latent_scale_": [list(map(float, s)) for s in self.latent_scale_],
                 "n_members": len(self.estimators_),
             }
             _artefact.write_manifest(staging, manifest, files=(_DETECTOR_FILE,))
@@ -514,7 +646,8 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         manifest = _artefact.read_manifest(root, _artefact.DETECTOR, version=_DETECTOR_VERSION)
         config_path = root / _artefact.MANIFEST
         try:
-            params = dict(manifest["params"])
+            # Version 1 detectors predate these two options: they scored with neither.
+            params = {"error": "native", "latent_weight": 0.0, **manifest["params"]}
             if params.get("hidden") is not None:
                 params["hidden"] = tuple(params["hidden"])
             detector = cls(**params)
@@ -524,6 +657,9 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
             detector.threshold_ = float(manifest["threshold_"])
             detector.recon_scale_ = [(float(a), float(b)) for a, b in manifest["recon_scale_"]]
             detector.knn_scale_ = [(float(a), float(b)) for a, b in manifest["knn_scale_"]]
+            detector.latent_scale_ = [
+                (float(a), float(b)) for a, b in manifest.get("latent_scale_", [])
+            ]
             if not 1 <= n_members <= 1024 or len(detector.recon_scale_) != n_members:
                 raise ValueError(f"{n_members} members but {len(detector.recon_scale_)} scales")
         except (KeyError, TypeError, ValueError) as exc:
@@ -544,10 +680,27 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         detector.training_rows_ = [
             arrays[f"rows-{i}"].astype(np.intp) for i in range(n_members) if f"rows-{i}" in arrays
         ]
+        detector.feature_errors_, detector.latent_centres_, detector.latent_precisions_ = [], [], []
+        for i in range(n_members):
+            if detector.error == "standardised":
+                errors = _stored(arrays, f"feature-errors-{i}", (detector.n_features_in_,), path)
+                if not (errors > 0).all():
+                    raise ModelFileError(f"{path}: 'feature-errors-{i}' must be positive")
+                detector.feature_errors_.append(errors)
+            if detector.latent_weight > 0:
+                centre = _stored(arrays, f"latent-centre-{i}", None, path)
+                k = len(centre)
+                precision = _stored(arrays, f"latent-precision-{i}", (k, k), path)
+                detector.latent_centres_.append(centre)
+                detector.latent_precisions_.append(precision)
+        if detector.latent_weight > 0 and len(detector.latent_scale_) != n_members:
+            raise ModelFileError(f"{config_path}: 'latent_scale_' needs one entry per member")
         detector.estimators_ = [load(root / f"member-{i}") for i in range(n_members)]
         for i, member in enumerate(detector.estimators_):
             if member.n_features_in_ != detector.n_features_in_:
                 raise ModelFileError(f"{root / f'member-{i}'}: width differs from the detector's")
+            if detector.latent_centres_ and len(detector.latent_centres_[i]) != member.latent_dim:
+                raise ModelFileError(f"{path}: 'latent-centre-{i}' differs from the code width")
         return detector
 
     def score_samples(self, X: Any) -> FloatArray:
