@@ -55,3 +55,21 @@ def test_non_finite_row_is_named_even_through_a_bounded_activation(
     X[9001, 7] = bad
     with pytest.raises(InputError, match="row 9001 contains NaN or Inf"):
         model.transform(X)
+
+
+def test_cached_folded_encoder_follows_weight_updates_and_refits(glove_vectors: np.ndarray) -> None:
+    import torch
+
+    model = Autoencoder(latent_dim=8, epochs=1, random_state=0).fit(glove_vectors)
+    before = model.transform(glove_vectors)
+    with torch.no_grad():
+        model.module_.encoder[0].weight.mul_(2.0)  # in place, as an optimiser step is
+    after = model.transform(glove_vectors)
+    assert not np.allclose(after, before)
+    reference = unfolded(model, glove_vectors)
+    np.testing.assert_allclose(after, reference, rtol=0, atol=1e-5 * np.abs(reference).max())
+    model.set_params(random_state=1).fit(glove_vectors[::-1].copy())
+    reference = unfolded(model, glove_vectors)
+    np.testing.assert_allclose(
+        model.transform(glove_vectors), reference, rtol=0, atol=1e-5 * np.abs(reference).max()
+    )

@@ -135,6 +135,7 @@ def encode_dataset(
         },
         batch_size=batch_size,
         batch_format="numpy",
+        zero_copy_batch=True,  # the encoder only reads its batch: no defensive copy
         concurrency=concurrency,
         num_cpus=threads_per_worker,
     )

@@ -18,8 +18,12 @@ def encode_one_shard(
     *,
     batch_size: int = 8192,
     dim: int | None = None,
-) -> tuple[int, str]:
-    """Encode one shard into ``target`` (same format), atomically; ``(rows, output sha256)``.
+) -> tuple[int, str, str]:
+    """Encode one shard into ``target`` (same format), atomically.
+
+    Returns ``(rows, input sha256, output sha256)``. The input is hashed here, by whichever
+    worker encodes the shard, rather than by the driver beforehand: on Ray the hashing then
+    runs in parallel too (a fresh run hashes nothing on the driver).
 
     Batches are the rows ``[0, batch_size)``, ``[batch_size, 2 * batch_size)``, ... of the
     shard, as in the single-process ``vecae encode``, and each goes through the model's own
@@ -28,6 +32,7 @@ def encode_one_shard(
     from vecae.io import EmbeddingWriter, iter_embeddings
     from vecae.io._registry import FORMAT_REGISTRY
 
+    input_digest = sha256_file(source)
     stream = iter_embeddings(source, batch_size=batch_size)
     out_format = FORMAT_REGISTRY[stream.format].stream_as or stream.format
     width = int(model.latent_dim if dim is None else dim)
@@ -42,4 +47,4 @@ def encode_one_shard(
             Z = model.transform(vectors) if dim is None else model.transform(vectors, dim=dim)
             writer.write(keys, Z)
             rows += len(Z)
-    return rows, sha256_file(target)
+    return rows, input_digest, sha256_file(target)

@@ -36,19 +36,19 @@ class ShardEncoder:
         self.batch_size = batch_size
         self.dim = dim
 
-    def encode(self, source: str, target: str) -> tuple[str, int, str]:
+    def encode(self, source: str, target: str) -> tuple[str, int, str, str]:
         from vecae.distributed._one_shard import encode_one_shard
 
-        rows, digest = encode_one_shard(
+        rows, input_digest, output_digest = encode_one_shard(
             self.model, Path(source), Path(target), batch_size=self.batch_size, dim=self.dim
         )
-        return Path(source).name, rows, digest
+        return Path(source).name, rows, input_digest, output_digest
 
 
 def run_on_ray(
     model_dir: Path,
     jobs: Sequence[tuple[Path, Path]],
-    record: Callable[[str, int, str], None],
+    record: Callable[[str, int, str, str], None],
     *,
     workers: int | None,
     address: str | None,
@@ -56,7 +56,8 @@ def run_on_ray(
     dim: int | None,
     threads_per_worker: int | None,
 ) -> int:
-    """Encode ``jobs`` (source, target) on a pool of actors; ``record`` each finished shard.
+    """Encode ``jobs`` (source, target) on a pool of actors; ``record`` each finished shard
+    as ``(name, rows, input sha256, output sha256)``.
 
     Returns the number of actors used. An error inside an actor is re-raised here as the
     original vecae error where Ray can carry it, else with Ray's one-line description.
@@ -76,8 +77,8 @@ def run_on_ray(
             lambda actor, job: actor.encode.remote(str(job[0]), str(job[1])), list(jobs)
         )
         try:
-            for name, rows, digest in results:
-                record(name, rows, digest)
+            for name, rows, input_digest, output_digest in results:
+                record(name, rows, input_digest, output_digest)
         except ray.exceptions.RayError as exc:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, VecaeError | OSError | ValueError):

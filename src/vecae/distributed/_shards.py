@@ -149,24 +149,25 @@ def encode_shards(
     if manifest.get("settings") != settings:
         done = {}  # another model or other settings: nothing carries over
 
-    todo: list[tuple[Path, str]] = []
+    todo: list[Path] = []
     report = ShardReport(output_dir=target_dir, engine=engine)
     for shard in shards:
-        digest = sha256_file(shard)
         entry = done.get(shard.name)
         out = target_dir / shard.name
+        # Only a shard the manifest records is hashed here (to decide whether to skip it);
+        # the worker that encodes a shard hashes its input, in parallel on Ray.
         if (
             entry is not None
-            and entry.get("input_sha256") == digest
             and out.is_file()
+            and sha256_file(shard) == entry.get("input_sha256")
             and sha256_file(out) == entry.get("output_sha256")
         ):
             report.skipped.append(shard.name)
         else:
             done.pop(shard.name, None)
-            todo.append((shard, digest))
+            todo.append(shard)
 
-    def record(name: str, digest: str, rows: int, output_digest: str) -> None:
+    def record(name: str, rows: int, digest: str, output_digest: str) -> None:
         done[name] = {"input_sha256": digest, "output_sha256": output_digest, "rows": rows}
         _write_manifest(
             manifest_path,
@@ -178,19 +179,18 @@ def encode_shards(
             on_shard(name, rows)
 
     if engine == "local" or not todo:
-        for shard, digest in todo:
-            rows, out_digest = encode_one_shard(
+        for shard in todo:
+            rows, digest, out_digest = encode_one_shard(
                 model, shard, target_dir / shard.name, batch_size=batch_size, dim=dim
             )
-            record(shard.name, digest, rows, out_digest)
+            record(shard.name, rows, digest, out_digest)
     else:
         from vecae.distributed._ray import run_on_ray
 
-        digests = {shard.name: digest for shard, digest in todo}
         report.workers = run_on_ray(
             model_dir,
-            [(shard, target_dir / shard.name) for shard, _ in todo],
-            lambda name, rows, out_digest: record(name, digests[name], rows, out_digest),
+            [(shard, target_dir / shard.name) for shard in todo],
+            record,
             workers=workers,
             address=address,
             batch_size=batch_size,
