@@ -172,3 +172,18 @@ def test_a_corrupt_code_file_is_named(unit_glove, keys, tmp_path: Path) -> None:
     (root / "index.faiss").write_bytes(bytes(data))  # checksum no longer matches
     with pytest.raises(ModelFileError, match=r"index\.faiss"):
         VectorIndex.load(root)
+
+
+def test_an_index_saved_before_codes_existed_loads_as_float32(
+    unit_glove, keys, tmp_path: Path
+) -> None:
+    index = VectorIndex.build(unit_glove, keys)
+    root = index.save(tmp_path / "v2")
+    config = json.loads((root / "config.json").read_text())
+    for field in ("precision", "codes", "rescore", "rescore_step"):
+        del config[field]
+    config["format_version"] = 2  # what vecae wrote before code indexes
+    (root / "config.json").write_text(json.dumps(config))
+    loaded = VectorIndex.load(root)
+    assert (loaded.precision, loaded.rescore) == ("float32", None)
+    assert loaded.search(unit_glove[:5], 3) == index.search(unit_glove[:5], 3)

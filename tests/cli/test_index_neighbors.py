@@ -260,3 +260,9 @@ def test_sample_searches_a_learned_bit_index_with_the_samples_bits(
     run = run_vecae("sample", model_dir, "-n", 2, "--index", target, "-k", 3, "--seed", 0, "--json")
     assert run.exit_code == 0, run
     assert [len(s["neighbors"]) for s in run.json()["samples"]] == [3, 3]
+
+
+def test_a_model_directory_alone_asks_for_its_input(tmp_path: Path, model_dir: Path) -> None:
+    line = error_line(run_vecae("index", "build", model_dir, "-o", tmp_path / "idx"))
+    assert "a model directory; give the embeddings it encodes" in line
+    assert list(tmp_path.iterdir()) == []

@@ -106,6 +106,10 @@ def index_build(
     if rescore_as is not None and precision == "float32":
         raise CliError("--rescore applies to --precision int8 or binary")
     model_dir, input = (first, second) if second is not None else (None, first)
+    if model_dir is None and (input / "config.json").is_file():
+        raise CliError(
+            f"{input}: a model directory; give the embeddings it encodes: MODEL_DIR INPUT"
+        )
     claim_output(output, overwrite, kind=INDEX, inputs=[p for p in (model_dir, input) if p])
     model = None if model_dir is None else load_model(model_dir, threads)
     if model is not None and precision == "binary" and not callable(getattr(model, "encode", None)):
