@@ -187,3 +187,12 @@ def test_an_index_saved_before_codes_existed_loads_as_float32(
     loaded = VectorIndex.load(root)
     assert (loaded.precision, loaded.rescore) == ("float32", None)
     assert loaded.search(unit_glove[:5], 3) == index.search(unit_glove[:5], 3)
+
+
+def test_rescored_search_leaves_excluded_keys_out_and_still_returns_k(unit_glove, keys) -> None:
+    index = VectorIndex.build(unit_glove, keys, precision="binary", rescore="float32")
+    plain = index.search(unit_glove[:1], 5, rescore_multiplier=4)[0]
+    banned = [key for key, _ in plain[:3]]
+    kept = index.search(unit_glove[:1], 5, rescore_multiplier=4, exclude=banned)[0]
+    assert len(kept) == 5 and not {key for key, _ in kept} & set(banned)
+    assert kept[:2] == plain[3:]  # the rest keep their exact order
