@@ -25,7 +25,7 @@ from vecae._similarity import (
     mine_neighbours,
 )
 from vecae._streaming import as_stream, prepare_stream, stream_source
-from vecae._train import Objective
+from vecae._train import Objective, TrainerConfig
 from vecae.models._layers import FoldedEncoder
 from vecae.models.dense import DenseConfig, DenseNet
 from vecae.models.variational import VariationalConfig, VariationalNet
@@ -40,6 +40,10 @@ AUTO_SIMILARITY_MIN_FEATURES = 128
 AUTO_NESTED_MIN = 16  # automatic nested sizes: halvings of latent_dim down to 16 (at most 3)
 N_NEIGHBOURS = 10  # top-k original neighbours mined per training row for the similarity loss
 PCA_ROWS = 50_000  # rows the PCA initialisation of the skip path is computed from
+# What epochs/batch_size/learning_rate="auto" mean for VariationalAutoencoder (see its
+# _prepare_fit): the defaults, and the large-batch regime for large reconstruction fits.
+DEFAULT_EPOCHS, DEFAULT_BATCH, DEFAULT_LEARNING_RATE = 100, 1024, 1e-3
+LARGE_BATCH, LARGE_BATCH_MIN_STEPS, LARGE_BATCH_EPOCHS = 4096, 20, 45
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
 # transform folds standardisation into the first layer while every |mean| / std is at most
 # this: the folded sums then round like the unfolded ones (see _folded_encoder).
@@ -206,13 +210,14 @@ class _DenseBase(BaseAutoencoder):
         self, source: BatchSource, generator: torch.Generator
     ) -> tuple[BatchSource, BatchSource | None]:
         train, val = super()._split(source, generator)
-        if self.objective_ != "similarity":
-            return train, val
         # The skip path starts at the training rows' principal directions: the untrained
         # model encodes like PCA (ordered by variance, as nested sizes need) and the MLP
         # learns the correction.
-        with torch.no_grad():
-            self.module_.skip.weight.copy_(_principal_directions(train, self.latent_dim))
+        if self.module_.skip is not None:
+            with torch.no_grad():
+                self.module_.skip.weight.copy_(_principal_directions(train, self.latent_dim))
+        if self.objective_ != "similarity":
+            return train, val
         if not isinstance(source, TensorSource):
             return train, val  # streamed or sparse rows: no neighbour mining
         # Each training batch also holds one of every anchor's top-k neighbours, mined once
@@ -673,12 +678,20 @@ class VariationalAutoencoder(_DenseBase):
     kl_warmup : int, default=10
         Epochs over which the KL weight rises from 0 to ``beta`` (avoids early collapse).
     normalize : bool, default=False
+    epochs, batch_size, learning_rate : int, int, float or "auto", default="auto"
+        ``"auto"`` is 100 epochs of batch 1024 at rate 1e-3, except for the reconstruction
+        objective with ``batch_size="auto"`` on at least 81,920 training rows (20 steps of
+        4096 rows per epoch): there it is 45 epochs of batch 4096 at rate 4e-3 (the same
+        rate per row) from a PCA-initialised linear skip path, which reaches the quality of
+        the 100-epoch recipe in about a third of the time (docs/scale.md).
     (all other parameters as in :class:`Autoencoder`)
 
     Attributes
     ----------
     As :class:`Autoencoder`; ``module_`` is a :class:`vecae.models.VariationalNet` and
     ``threshold_`` applies to the negative ELBO.
+    large_batch_ : bool
+        Whether ``fit`` trained in the large-batch regime described under ``epochs``.
 
     Examples
     --------
@@ -695,6 +708,9 @@ class VariationalAutoencoder(_DenseBase):
         **_DenseBase._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -713,9 +729,9 @@ class VariationalAutoencoder(_DenseBase):
         scale: str = "global",
         objective: str = "auto",
         nested_dims: tuple[int, ...] | None = None,
-        epochs: int = 100,
-        batch_size: int = 1024,
-        learning_rate: float = 1e-3,
+        epochs: int | str = "auto",
+        batch_size: int | str = "auto",
+        learning_rate: float | str = "auto",
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 10,
@@ -771,6 +787,50 @@ class VariationalAutoencoder(_DenseBase):
                 skip=self._uses_skip(),
             )
         )
+
+    def _prepare_fit(self, X: Any) -> BatchSource:
+        source = super()._prepare_fit(X)
+        n_train = source.n_rows - round(self.validation_fraction * source.n_rows)
+        # Large-batch regime (docs/scale.md, time to quality): with enough rows for
+        # LARGE_BATCH_MIN_STEPS steps per epoch at LARGE_BATCH, the reconstruction VAE trains
+        # with 4x the batch and 4x the rate (the same rate per row), for fewer epochs, from a
+        # PCA-initialised skip path: the same quality per epoch at less cost per epoch. The
+        # skip path is what makes the larger steps safe (GloVe 100k, 25-d, 40 epochs: rho
+        # 0.420 without it, 0.433 with it).
+        self.large_batch_ = (
+            self.objective_ != "similarity"
+            and self.batch_size == "auto"
+            and n_train >= LARGE_BATCH * LARGE_BATCH_MIN_STEPS
+        )
+        return source
+
+    def _uses_skip(self) -> bool:
+        return super()._uses_skip() or bool(getattr(self, "large_batch_", False))
+
+    def _trainer_config(self) -> TrainerConfig:
+        """The trainer settings, with ``"auto"`` resolved by the regime ``fit`` chose."""
+        large = bool(getattr(self, "large_batch_", False))
+        config = super()._trainer_config()
+        if self.batch_size == "auto":
+            config.batch_size = LARGE_BATCH if large else DEFAULT_BATCH
+        if self.learning_rate == "auto":
+            config.learning_rate = DEFAULT_LEARNING_RATE * (
+                LARGE_BATCH // DEFAULT_BATCH if large else 1
+            )
+        if self.epochs == "auto":
+            config.epochs = LARGE_BATCH_EPOCHS if large else DEFAULT_EPOCHS
+        return config
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {**super()._extra_state(), "large_batch_": bool(self.large_batch_)}
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:
+        super()._restore_extra_state(state)
+        # Models saved before the large-batch regime existed have no flag: they did not use it.
+        flag = state.get("large_batch_", False)
+        if not isinstance(flag, bool):
+            raise TypeError("large_batch_ is not a boolean")
+        self.large_batch_ = flag
 
     def _likelihood_objective(
         self, generator: torch.Generator, val_generator: torch.Generator
