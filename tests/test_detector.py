@@ -161,3 +161,16 @@ def test_latent_mahalanobis_term_changes_the_scores(breastw):
     latent = AnomalyDetector(**SMALL, latent_weight=1.0, random_state=0).fit(X)
     assert not np.allclose(plain.decision_scores_, latent.decision_scores_)
     np.testing.assert_allclose(latent.decision_function(X), latent.decision_scores_)
+
+
+def test_auto_scoring_is_standardised_with_latent_term_for_tabular_widths(breastw):
+    X, _ = breastw
+    detector = AnomalyDetector(n_estimators=1, epochs=2, random_state=0).fit(X)
+    assert (detector.error_, detector.latent_weight_) == ("standardised", 1.0)
+
+
+def test_auto_scoring_is_native_without_latent_term_for_wide_inputs(sst2_bags):
+    X = sst2_bags.toarray()  # 300 columns: the embedding regime (>= 128)
+    detector = AnomalyDetector(n_estimators=1, epochs=2, random_state=0).fit(X)
+    assert (detector.error_, detector.latent_weight_) == ("native", 0.0)
+    assert detector.feature_errors_ == [] and detector.latent_centres_ == []

@@ -85,7 +85,8 @@ def test_a_version_1_detector_still_loads_and_scores_the_same(
     config["format_version"] = 1
     for key in ("error", "latent_weight"):
         del config["params"][key]
-    del config["latent_scale_"]
+    for key in ("latent_scale_", "error_", "latent_weight_"):
+        del config[key]
     (path / "config.json").write_text(json.dumps(config))
     loaded = AnomalyDetector.load(path)
     assert (loaded.error, loaded.latent_weight) == ("native", 0.0)
