@@ -76,3 +76,11 @@ def test_a_saved_large_batch_model_loads_with_its_skip_path(glove_100k, tmp_path
     loaded = vecae.load(model.save(tmp_path / "m"))
     assert loaded.large_batch_
     assert np.array_equal(loaded.transform(glove_100k[:500]), model.transform(glove_100k[:500]))
+
+
+def test_partial_fit_keeps_the_standard_recipe(glove_100k):
+    # The large-batch skip path is initialised from the split only fit makes.
+    model = VariationalAutoencoder(latent_dim=8, random_state=0, n_threads=1)
+    model.partial_fit(glove_100k)
+    assert not model.large_batch_
+    assert model.module_.skip is None

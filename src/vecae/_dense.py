@@ -25,7 +25,7 @@ from vecae._similarity import (
     mine_neighbours,
 )
 from vecae._streaming import as_stream, prepare_stream, stream_source
-from vecae._train import Objective, TrainerConfig
+from vecae._train import LR_SCHEDULES, Objective, TrainerConfig
 from vecae.models._layers import FoldedEncoder
 from vecae.models.dense import DenseConfig, DenseNet
 from vecae.models.variational import VariationalConfig, VariationalNet
@@ -44,6 +44,11 @@ PCA_ROWS = 50_000  # rows the PCA initialisation of the skip path is computed fr
 # _prepare_fit): the defaults, and the large-batch regime for large reconstruction fits.
 DEFAULT_EPOCHS, DEFAULT_BATCH, DEFAULT_LEARNING_RATE = 100, 1024, 1e-3
 LARGE_BATCH, LARGE_BATCH_MIN_STEPS, LARGE_BATCH_EPOCHS = 4096, 20, 45
+# epochs="auto" and lr_schedule="auto" for the similarity objective: a short cosine anneal.
+# Its codes (learned bits most) score best on held-out sentences after a few epochs and then
+# drift while the validation loss still falls, and each epoch costs several times a
+# reconstruction epoch (docs/benchmarks.md, section 2b).
+SIMILARITY_EPOCHS = 15
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
 # transform folds standardisation into the first layer while every |mean| / std is at most
 # this: the folded sums then round like the unfolded ones (see _folded_encoder).
@@ -683,7 +688,11 @@ class VariationalAutoencoder(_DenseBase):
         objective with ``batch_size="auto"`` on at least 81,920 training rows (20 steps of
         4096 rows per epoch): there it is 45 epochs of batch 4096 at rate 4e-3 (the same
         rate per row) from a PCA-initialised linear skip path, which reaches the quality of
-        the 100-epoch recipe in about a third of the time (docs/scale.md).
+        the 100-epoch recipe in about a third of the time (docs/scale.md). For the
+        similarity objective, ``epochs="auto"`` is 15.
+    lr_schedule : {"auto", "plateau", "cosine"}, default="auto"
+        ``"auto"``: ``"cosine"`` (annealed to zero over ``epochs``) for the similarity
+        objective, ``"plateau"`` otherwise (see :class:`Autoencoder`).
     (all other parameters as in :class:`Autoencoder`)
 
     Attributes
@@ -711,6 +720,7 @@ class VariationalAutoencoder(_DenseBase):
         "epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "lr_schedule": [StrOptions({*LR_SCHEDULES, "auto"})],
     }
 
     def __init__(
@@ -735,7 +745,7 @@ class VariationalAutoencoder(_DenseBase):
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 10,
-        lr_schedule: str = "plateau",
+        lr_schedule: str = "auto",
         lr_patience: int = 4,
         lr_factor: float = 0.5,
         min_delta: float = 1e-4,
@@ -800,12 +810,26 @@ class VariationalAutoencoder(_DenseBase):
         self.large_batch_ = (
             self.objective_ != "similarity"
             and self.batch_size == "auto"
+            and not self.__dict__.get("_incremental", False)
             and n_train >= LARGE_BATCH * LARGE_BATCH_MIN_STEPS
         )
         return source
 
     def _uses_skip(self) -> bool:
         return super()._uses_skip() or bool(getattr(self, "large_batch_", False))
+
+    def partial_fit(self, X: Any, y: object = None) -> VariationalAutoencoder:
+        """One pass over ``X`` (see :meth:`BaseAutoencoder.partial_fit`).
+
+        Incremental fits keep the standard recipe: the large-batch regime's skip path is
+        initialised from the training split that only ``fit`` makes.
+        """
+        self.__dict__["_incremental"] = True
+        try:
+            super().partial_fit(X, y)
+        finally:
+            del self.__dict__["_incremental"]
+        return self
 
     def _trainer_config(self) -> TrainerConfig:
         """The trainer settings, with ``"auto"`` resolved by the regime ``fit`` chose."""
@@ -817,8 +841,14 @@ class VariationalAutoencoder(_DenseBase):
             config.learning_rate = DEFAULT_LEARNING_RATE * (
                 LARGE_BATCH // DEFAULT_BATCH if large else 1
             )
+        similarity = self.objective_ == "similarity"
         if self.epochs == "auto":
-            config.epochs = LARGE_BATCH_EPOCHS if large else DEFAULT_EPOCHS
+            if similarity:
+                config.epochs = SIMILARITY_EPOCHS
+            else:
+                config.epochs = LARGE_BATCH_EPOCHS if large else DEFAULT_EPOCHS
+        if self.lr_schedule == "auto":
+            config.lr_schedule = "cosine" if similarity else "plateau"
         return config
 
     def _extra_state(self) -> dict[str, Any]:
