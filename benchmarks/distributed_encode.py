@@ -18,10 +18,16 @@ end to end (rows / seconds of the larger run) and steady state (the extra rows o
 run / its extra seconds), which removes the fixed cost of starting actors. Rates are medians;
 every ratio compares medians from this one run.
 
+Shards must be large: each Ray actor imports torch and vecae and loads the model once
+(seconds on an idle machine, tens of seconds on a loaded one), which only the steady-state
+rate removes, and Ray's cost per shard is one task round trip. The default, 4 and 8 shards
+of 200,000 rows (300 MB each; 2.5 GB of temporary files, hard-linked between the two sets),
+gives each configuration several seconds of steady work.
+
 Usage::
 
-    .venv/bin/python benchmarks/distributed_encode.py               # 8 shards x 50k rows
-    .venv/bin/python benchmarks/distributed_encode.py --shards 4 --rows 20000 --repeats 1
+    .venv/bin/python benchmarks/distributed_encode.py               # 4 + 8 shards x 200k rows
+    .venv/bin/python benchmarks/distributed_encode.py --shards 2 --rows 20000 --repeats 1
 """
 
 from __future__ import annotations
@@ -50,12 +56,13 @@ from vecae.distributed import encode_shards  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     import ray
 
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     rng = np.random.default_rng(0)
     total = args.shards * args.rows
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,7 +122,8 @@ def main() -> int:
     }
     print(
         f"{args.shards} and {2 * args.shards} shards x {args.rows:,} rows x 384 -> 32; "
-        f"medians of {args.repeats}"
+        f"medians of {args.repeats}; load average {load_before} before, "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} after"
     )
     for name in configs:
         print(

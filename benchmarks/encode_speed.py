@@ -71,6 +71,12 @@ def in_process(model: Autoencoder, X: np.ndarray) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def binary_codes(model: Autoencoder, X: np.ndarray) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.encode(X, precision="binary")
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def cli(model_dir: Path, src: Path, dst: Path, threads: int) -> tuple[float, float]:
     """(seconds the command reports for encoding, seconds end to end)."""
     started = time.perf_counter()
@@ -110,11 +116,12 @@ def main() -> int:
         model_dir = model.save(Path(tmp) / "model")
         src, dst = Path(tmp) / "x.npy", Path(tmp) / "z.npy"
         np.save(src, X)
-        raw, raw_skip, inproc, cli_enc, cli_all = [], [], [], [], []
+        raw, raw_skip, inproc, binary, cli_enc, cli_all = [], [], [], [], [], []
         for _ in range(args.repeats):
             raw.append(raw_forward(model, X, skip=False))
             raw_skip.append(raw_forward(model, X, skip=True))
             inproc.append(in_process(model, X))
+            binary.append(binary_codes(model, X))
             encode_seconds, total = cli(model_dir, src, dst, args.threads)
             cli_enc.append(encode_seconds)
             cli_all.append(total)
@@ -123,6 +130,7 @@ def main() -> int:
     def rate(times: list[tuple[float, float]], which: int) -> float:
         return n / statistics.median(t[which] for t in times)
 
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"{n} rows x 300 -> 32 (similarity objective: MLP + linear skip), {args.threads} "
         f"threads, medians of {args.repeats} runs; wall clock and, for the in-process "
@@ -132,6 +140,7 @@ def main() -> int:
         ("raw forward (MLP)", raw),
         ("raw forward (MLP + skip)", raw_skip),
         ("transform", inproc),
+        ("encode(precision='binary')", binary),
     ):
         print(
             f"  {name:28s} {rate(times, 0) / 1e3:8.0f}k rows/s wall  "
@@ -147,6 +156,10 @@ def main() -> int:
             f"{rate(inproc, which) / rate(raw, which):.0%}  (target >= 90%; vs MLP + skip "
             f"{rate(inproc, which) / rate(raw_skip, which):.0%})"
         )
+    print(
+        f"  binary / float (transform) time CPU {rate(inproc, 1) / rate(binary, 1):.2f}x  "
+        "(target <= 1.2x)"
+    )
     print(
         f"  vecae encode / transform  wall     {cli_rate / rate(inproc, 0):.0%}  (target >= 70%; "
         f"end to end {end_to_end / rate(inproc, 0):.0%})"
