@@ -372,7 +372,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
                 if keep.sum() >= 2:
                     rows = rows[keep]
                 member = self._member(data.shape[1], int(seed_refit), index).fit(data[rows])
-            codes = member.transform(data)
+            codes = self._codes(member, data)
             if self.error_ == "standardised":
                 errors = self._feature_errors(member, data[rows], codes[rows])
                 self.feature_errors_.append(_error_floor(errors.mean(axis=0)))
@@ -421,6 +421,12 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     @staticmethod
     def _standardise(scores: FloatArray, scale: tuple[float, float]) -> FloatArray:
         return (scores - scale[0]) / scale[1]
+
+    def _codes(self, member: Any, data: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Every row's code, or an empty array when no term needs it (one pass saved)."""
+        if self.error_ == "native" and self.latent_weight_ == 0 and self.knn_weight == 0:
+            return np.empty((0, 0), dtype=np.float32)
+        return np.asarray(member.transform(data), dtype=np.float32)
 
     @staticmethod
     def _feature_errors(
@@ -477,7 +483,7 @@ class AnomalyDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         check_width(self, data.shape[1])
         combined = np.zeros(len(data), dtype=np.float64)
         for i, member in enumerate(self.estimators_):
-            codes = member.transform(data)
+            codes = self._codes(member, data)
             recon = self._error_term(i, member, data, codes)
             score = self._standardise(recon, self.recon_scale_[i])
             if self.latent_weight_ > 0:
