@@ -512,6 +512,98 @@ def table_codes(result: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Noise robustness
+
+NOISE_WORDS = 20_000  # the most frequent GloVe words
+NOISE_LEVELS = (0.1, 0.3, 0.5)  # noise std as a fraction of the data's per-coordinate std
+NOISE_QUERIES = 2_000
+NOISE_K = 10
+
+
+def neighbour_stability(
+    encode: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    noisy: np.ndarray,
+    queries: np.ndarray,
+) -> float:
+    """Mean overlap of each query's ``NOISE_K`` cosine neighbours among the clean encodings,
+    searched with its clean and with its noisy encoding (the query itself left out): 1.0 when
+    noise moves no neighbour list."""
+    from vecae.evaluate._codecs import _top_k, _unit
+
+    Z = _unit(encode(X))
+    clean = _top_k(Z[queries] @ Z.T, NOISE_K, queries)
+    moved = _top_k(_unit(encode(noisy[queries])) @ Z.T, NOISE_K, queries)
+    return float(
+        np.mean([len(set(a) & set(b)) / NOISE_K for a, b in zip(clean, moved, strict=True)])
+    )
+
+
+def part_noise(seeds: list[int], out: Path) -> dict[str, Any]:
+    """Neighbour lists under Gaussian input noise: vecae's default vs PCA vs the original.
+
+    GloVe 6B 50d, the 20k most frequent words, 25-d codes. Each model is fitted on the clean
+    vectors; ``NOISE_QUERIES`` words get Gaussian noise of std ``level * std(X)`` added, and the
+    score is how many of their 10 nearest clean neighbours (cosine) they keep.
+    """
+    from vecae.datasets import load_glove
+
+    _, vectors = load_glove(NOISE_WORDS)
+    X = np.ascontiguousarray(vectors, dtype=np.float32)
+    k = 25
+    sigma = float(X.std())
+    rng = np.random.default_rng(0)
+    queries = np.sort(rng.choice(len(X), size=NOISE_QUERIES, replace=False))
+    noisy = {
+        lvl: X + rng.normal(0.0, lvl * sigma, X.shape).astype(np.float32) for lvl in NOISE_LEVELS
+    }
+    pca = PCABaseline(k).fit(X)
+    rows: dict[str, dict[str, Any]] = {
+        "original 50-d": {
+            str(lvl): neighbour_stability(lambda v: v, X, noisy[lvl], queries)
+            for lvl in NOISE_LEVELS
+        },
+        f"PCA-{k}": {
+            str(lvl): neighbour_stability(pca.transform, X, noisy[lvl], queries)
+            for lvl in NOISE_LEVELS
+        },
+    }
+    for label, make in (
+        ("vecae default", default_estimator),
+        (
+            "vecae default, noise_std=0.3",
+            lambda k, seed: default_estimator(k, seed).set_params(noise_std=0.3),
+        ),
+    ):
+        per_seed: dict[str, list[float]] = {str(lvl): [] for lvl in NOISE_LEVELS}
+        for seed in seeds:
+            started = time.perf_counter()
+            model = make(k, seed).fit(X)
+            for lvl in NOISE_LEVELS:
+                per_seed[str(lvl)].append(
+                    neighbour_stability(model.transform, X, noisy[lvl], queries)
+                )
+            print(
+                f"  noise {label} seed={seed}: { ({lv: v[-1] for lv, v in per_seed.items()}) } "
+                f"({time.perf_counter() - started:.0f}s, {model.n_epochs_} epochs)",
+                flush=True,
+            )
+        rows[label] = {lvl: _mean(v) for lvl, v in per_seed.items()}
+        rows[label]["seeds"] = per_seed
+    return rows
+
+
+def table_noise(rows: dict[str, Any]) -> str:
+    head = " | ".join(f"noise {lvl} x std" for lvl in NOISE_LEVELS)
+    lines = [f"| encoding | {head} |", "|---|" + "---|" * len(NOISE_LEVELS)]
+    for name, r in rows.items():
+        lines.append(
+            f"| {name} | " + " | ".join(f"{r[str(lvl)]:.3f}" for lvl in NOISE_LEVELS) + " |"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # Anomaly detection
 
 
@@ -606,7 +698,7 @@ def table_anomaly(rows: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--part", choices=["glove", "sentences", "codes", "anomaly", "all"], default="all"
+        "--part", choices=["glove", "sentences", "codes", "noise", "anomaly", "all"], default="all"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fit")
@@ -630,7 +722,9 @@ def main() -> int:
     N_THREADS = args.threads
     torch.set_num_threads(N_THREADS)
     args.out.mkdir(parents=True, exist_ok=True)
-    parts = ["glove", "sentences", "codes", "anomaly"] if args.part == "all" else [args.part]
+    parts = (
+        ["glove", "sentences", "codes", "noise", "anomaly"] if args.part == "all" else [args.part]
+    )
     results: dict[str, Any] = {}
     status = 0
     for part in parts:
@@ -646,6 +740,9 @@ def main() -> int:
             elif part == "codes":
                 rows = part_codes(args.seeds, args.out, args.data)
                 print(table_codes(rows))
+            elif part == "noise":
+                rows = part_noise(args.seeds, args.out)
+                print(table_noise(rows))
             else:
                 rows = part_anomaly(args.seeds, args.out, args.data)
                 print(table_anomaly(rows))

@@ -10,8 +10,17 @@ import torch
 
 import vecae
 from vecae import Autoencoder, InputError, VariationalAutoencoder
+from vecae._batches import SubsetSource, TensorSource
 from vecae._quantize import hamming_similarity, pack_bits, unpack_bits
-from vecae._similarity import cosine_matrix, mine_neighbours, similarity_loss
+from vecae._similarity import (
+    NeighbourSource,
+    SimilarityObjective,
+    SimilarityWeights,
+    cosine_matrix,
+    mine_neighbours,
+    nested_similarity_loss,
+    similarity_loss,
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +58,49 @@ def test_similarity_loss_equals_hand_computed_value() -> None:
         codes, cosine_matrix(originals), temperature=tau, kl_weight=kl_w, mse_weight=mse_w
     )
     assert float(got) == pytest.approx(expected, rel=1e-5)
+
+
+class _Encoder:
+    """A fixed linear encoder, so the objective's loss can be checked by hand."""
+
+    def __init__(self, weight: torch.Tensor) -> None:
+        self.weight = weight
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight
+
+
+class _NoInner:
+    def training_loss(self, batch: torch.Tensor, epoch: int) -> torch.Tensor:
+        return batch.new_zeros(())
+
+
+def test_similarity_blocks_are_row_weighted_means_of_the_block_losses() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(10, 6, generator=g)
+    weight = torch.randn(6, 4, generator=g)
+    weights = SimilarityWeights(block_rows=4)
+    objective = SimilarityObjective(_Encoder(weight), _NoInner(), (4, 2), weights)
+    z = x @ weight
+    # Blocks of 4, 4 and 2 rows (a last block of one row would join the previous one).
+    expected = sum(
+        nested_similarity_loss(z[a:b], cosine_matrix(x[a:b]), (4, 2), weights) * (b - a) / 10
+        for a, b in ((0, 4), (4, 8), (8, 10))
+    )
+    got = objective.training_loss(x, 0)
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_neighbour_batches_put_each_anchor_next_to_one_of_its_neighbours() -> None:
+    data = torch.arange(20, dtype=torch.float32).unsqueeze(1)
+    train = SubsetSource(TensorSource(data), torch.arange(2, 20))
+    table = torch.zeros((20, 2), dtype=torch.long)
+    table[:, 0], table[:, 1] = (torch.arange(20) + 1) % 20, (torch.arange(20) + 2) % 20
+    source = NeighbourSource(train, table, torch.Generator().manual_seed(0))
+    rows = source.batch(torch.tensor([0, 5, 9])).squeeze(1).long()
+    anchors, partners = rows[0::2], rows[1::2]
+    assert anchors.tolist() == [2, 7, 11]
+    assert all(int(p - a) % 20 in (1, 2) for a, p in zip(anchors, partners, strict=True))
 
 
 def test_mined_neighbours_are_the_exact_nearest_other_rows(glove_vectors: np.ndarray) -> None:

@@ -48,7 +48,7 @@ LARGE_BATCH, LARGE_BATCH_MIN_STEPS, LARGE_BATCH_EPOCHS = 4096, 20, 45
 # Its codes (learned bits most) score best on held-out sentences after a few epochs and then
 # drift while the validation loss still falls, and each epoch costs several times a
 # reconstruction epoch (docs/benchmarks.md, section 2b).
-SIMILARITY_EPOCHS = 15
+SIMILARITY_EPOCHS = 10
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
 # transform folds standardisation into the first layer while every |mean| / std is at most
 # this: the folded sums then round like the unfolded ones (see _folded_encoder).
@@ -689,7 +689,7 @@ class VariationalAutoencoder(_DenseBase):
         4096 rows per epoch): there it is 45 epochs of batch 4096 at rate 4e-3 (the same
         rate per row) from a PCA-initialised linear skip path, which reaches the quality of
         the 100-epoch recipe in about a third of the time (docs/scale.md). For the
-        similarity objective, ``epochs="auto"`` is 15.
+        similarity objective, ``epochs="auto"`` is 10.
     lr_schedule : {"auto", "plateau", "cosine"}, default="auto"
         ``"auto"``: ``"cosine"`` (annealed to zero over ``epochs``) for the similarity
         objective, ``"plateau"`` otherwise (see :class:`Autoencoder`).

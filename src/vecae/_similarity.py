@@ -47,6 +47,9 @@ class SimilarityWeights:
     mse: float = 10.0
     bits: float = 0.5  # weight of the terms on the relaxed bits, relative to the float ones
     reconstruction: float = 0.1
+    # Rows per similarity block: a batch's cosine matrices are computed within consecutive
+    # blocks of this many rows, so the loss costs O(batch * block), not O(batch^2).
+    block_rows: int = 512
 
 
 def cosine_matrix(a: torch.Tensor) -> torch.Tensor:
@@ -226,7 +229,20 @@ class SimilarityObjective:
 
     def _similarity(self, batch: torch.Tensor) -> torch.Tensor:
         codes: torch.Tensor = self.module.encode(batch)
-        return nested_similarity_loss(codes, cosine_matrix(batch), self.dims, self.weights)
+        n = batch.shape[0]
+        block = max(2, self.weights.block_rows)
+        total = codes.new_zeros(())
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            if n - stop < 2:  # a last block of one row has no pairs: it joins this one
+                stop = n
+            part = nested_similarity_loss(
+                codes[start:stop], cosine_matrix(batch[start:stop]), self.dims, self.weights
+            )
+            total = total + part * ((stop - start) / n)
+            if stop == n:
+                break
+        return total
 
     def training_loss(self, batch: torch.Tensor, epoch: int) -> torch.Tensor:
         inner: torch.Tensor = self.inner.training_loss(batch, epoch)
@@ -261,5 +277,8 @@ class NeighbourSource:
         options = self.neighbours[anchors]
         pick = torch.randint(0, options.shape[1], (len(anchors), 1), generator=self.generator)
         partners = torch.gather(options, 1, pick).squeeze(1)
-        rows_out: torch.Tensor = self.train.source.batch(torch.cat([anchors, partners]))
+        # Interleaved (anchor, neighbour, anchor, neighbour, ...): every similarity block of
+        # an even number of rows holds each of its anchors' neighbours.
+        interleaved = torch.stack([anchors, partners], dim=1).reshape(-1)
+        rows_out: torch.Tensor = self.train.source.batch(interleaved)
         return rows_out
