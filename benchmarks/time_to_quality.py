@@ -13,8 +13,8 @@ Configurations (all VariationalAutoencoder, latent_dim as above, ``n_threads=2``
   batch 1024 at Adam 1e-3 (plateau schedule, patience 10), no skip path;
 * ``default``: the class defaults. On GloVe 100k (90,000 training rows, >= 20 steps of 4096
   rows per epoch) ``"auto"`` picks the large-batch regime: 45 epochs of batch 4096 at 4e-3
-  from a PCA-initialised skip path. On the sentences (similarity objective) it is the old
-  recipe, so the sentence figures of both rows must agree.
+  from a PCA-initialised skip path. On the sentences (similarity objective) the large-batch
+  regime never applies: ``"auto"`` there is issue 9's similarity recipe (docs/benchmarks.md).
 * ``large-no-skip``: the large-batch regime without the skip path (``--configs`` to add it;
   it shows what the skip path is for).
 
@@ -54,7 +54,7 @@ from vecae import Callback, EpochLog, VariationalAutoencoder  # noqa: E402
 from vecae.evaluate import evaluate_word_similarity, spearman_similarity  # noqa: E402
 
 CONFIGS: dict[str, dict[str, Any]] = {
-    "old": {"epochs": 100, "batch_size": 1024, "learning_rate": 1e-3},
+    "old": {"epochs": 100, "batch_size": 1024, "learning_rate": 1e-3, "lr_schedule": "plateau"},
     "default": {},
 }
 EXTRA_CONFIGS: dict[str, dict[str, Any]] = {
