@@ -468,8 +468,11 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         Z = self._map(source, self.module_.encode)
         return Z.reshape(source.n_rows, self.latent_dim)
 
-    def _map_folded(self, X: np.ndarray, encoder: FoldedEncoder, source: str = "X") -> np.ndarray:
+    def _map_folded(self, X: Any, encoder: FoldedEncoder, source: str = "X") -> np.ndarray:
         """Codes of the raw float32 rows ``X`` through an encoder that standardises itself.
+
+        ``X`` is an array or a :class:`~vecae._streaming.RowStore` (anything with ``shape``
+        whose contiguous slices are float32 arrays).
 
         The NaN/Inf check rides on the encoder's first pre-activation (see
         :class:`~vecae.models._layers.FoldedEncoder`) instead of a separate pass over ``X``;

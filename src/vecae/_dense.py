@@ -51,7 +51,9 @@ LARGE_BATCH, LARGE_BATCH_MIN_STEPS, LARGE_BATCH_EPOCHS = 4096, 20, 45
 SIMILARITY_EPOCHS = 10
 CALIBRATION_QUANTILE = 0.999  # int8 range: this quantile of |code|, per coordinate, maximised
 # transform folds standardisation into the first layer while every |mean| / std is at most
-# this: the folded sums then round like the unfolded ones (see _folded_encoder).
+# this: the folded sums then round like the unfolded ones (see _folded_encoder). Measured on
+# GloVe shifted to 4.3, 6.0 and 9.4: the folded codes' error against float64 was 0.9x, 1.4x
+# and 5x the unfolded path's.
 FOLD_MAX_SHIFT = 4.0
 
 
@@ -399,8 +401,14 @@ class _DenseBase(BaseAutoencoder):
 
     def _encode_rows(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        if as_stream(X) is not None:
-            return super()._encode_rows(X)
+        if (stream := as_stream(X)) is not None:
+            # Rows on disk take the same folded path, so a path encodes like its array.
+            streamed = stream_source(stream, self)
+            folded = self._folded_encoder(stream.store)
+            if folded is None:
+                Z = self._map(streamed, self.module_.encode)
+                return Z.reshape(streamed.n_rows, self.latent_dim)
+            return self._map_folded(stream.store, folded, source=stream.store.source)
         X = self._validate_input(X, reset=False, check_finite=False)
         encoder = self._folded_encoder(X)
         if encoder is None:
@@ -409,7 +417,7 @@ class _DenseBase(BaseAutoencoder):
             return self._map(source, self.module_.encode).reshape(source.n_rows, self.latent_dim)
         return self._map_folded(X, encoder)
 
-    def _folded_encoder(self, X: np.ndarray | sp.csr_matrix) -> FoldedEncoder | None:
+    def _folded_encoder(self, X: Any) -> FoldedEncoder | None:
         """The encoder with standardisation folded in, where that is accurate; else None.
 
         Folding saves a pass over the input (about a fifth of ``transform``'s time for a
@@ -417,7 +425,7 @@ class _DenseBase(BaseAutoencoder):
         forward to float32 rounding, not bit for bit. It is used only where the rounding
         stays at that level: dense input without L2 normalisation (a per-row divisor cannot
         be folded) and a mean within ``FOLD_MAX_SHIFT`` standard deviations of zero in every
-        feature (real embeddings measured 0.6-1.3), since a folded product sums the raw,
+        feature (embeddings measured 0.6-4.3), since a folded product sums the raw,
         uncentred values.
         """
         if sp.issparse(X) or self.normalize:
