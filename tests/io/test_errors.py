@@ -82,6 +82,25 @@ def test_non_finite_value_names_line(tmp_path: Path, bad: str) -> None:
     assert "line 3:" in message and "non-finite" in message
 
 
+def test_finite_rows_whose_sum_overflows_are_accepted(tmp_path: Path) -> None:
+    # The reader screens rows by their sum; a sum that overflows float32 must not be mistaken
+    # for a non-finite value.
+    vectors = np.full((3, 4), np.finfo(np.float32).max / 2, dtype=np.float32)
+    np.save(tmp_path / "big.npy", vectors)
+    assert np.array_equal(read_embeddings(tmp_path / "big.npy").vectors, vectors)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_npy_value_names_its_row_past_the_first_chunk(
+    tmp_path: Path, bad: float
+) -> None:
+    vectors = np.ones((70_000, 3), dtype=np.float32)
+    vectors[66_000, 1] = bad
+    np.save(tmp_path / "v.npy", vectors)
+    message = _read_error(tmp_path / "v.npy")
+    assert "row 66001" in message and "non-finite" in message
+
+
 def test_header_count_too_large(tmp_path: Path) -> None:
     path = _write(tmp_path, "w.txt", "3 2\na 1 2\nb 3 4\n")
     message = _read_error(path)

@@ -108,12 +108,22 @@ def count_lines(path: Path) -> int:
 
 
 def first_non_finite(vectors: FloatArray) -> int | None:
-    """Index of the first row holding NaN/Inf, or None; checks in chunks to bound memory."""
+    """Index of the first row holding NaN/Inf, or None; checks in chunks to bound memory.
+
+    Each row is screened by its sum (one BLAS matrix-vector product, cheaper than a boolean
+    array the size of the chunk): NaN and Inf propagate through a sum, so a finite sum proves
+    a finite row. Only rows whose sum is not finite, which includes finite rows whose sum
+    overflows, are checked element by element.
+    """
+    ones = np.ones(vectors.shape[1], dtype=vectors.dtype)
     for start in range(0, vectors.shape[0], _CHECK_ROWS):
         chunk = vectors[start : start + _CHECK_ROWS]
-        ok = np.isfinite(chunk).all(axis=1)
-        if not ok.all():
-            return start + int(np.flatnonzero(~ok)[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            suspect = np.flatnonzero(~np.isfinite(chunk @ ones))
+        if suspect.size:
+            bad = suspect[~np.isfinite(chunk[suspect]).all(axis=1)]
+            if bad.size:
+                return start + int(bad[0])
     return None
 
 
