@@ -31,6 +31,11 @@ Parts
     sentences: MRR@10, R@1, R@10); and 10-recall@10 against exact float search on the
     original vectors for 1000 test-sentence queries, without and with 4x rescoring (the codes
     fetch 40 candidates that the float query re-ranks against the original float vectors).
+``noise``
+    Neighbour stability under Gaussian input noise (issue 9): GloVe 6B 50d, the 20k most
+    frequent words, 25-d codes of the default (and of a denoising variant), PCA-25 and the
+    original, fitted on clean vectors; 2,000 words get noise of std ``level * std(X)`` and
+    the score is the share of their 10 nearest clean cosine neighbours they keep.
 ``anomaly``
     16 ADBench sets (14 Classical, 20news_3 by BERT and by RoBERTa). Unsupervised protocol:
     fit on all rows, score all rows, AUROC against the labels (y=1 is the anomaly).
