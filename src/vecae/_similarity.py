@@ -205,8 +205,11 @@ class SimilarityObjective:
 
     Implements :class:`vecae._train.Objective`. The loss is
     :func:`nested_similarity_loss` of the clean batch's codes against the cosine matrix of the
-    batch itself, plus ``weights.reconstruction`` times the inner objective's loss, which keeps
-    the decoder, ``inverse_transform`` and the anomaly scores working.
+    batch itself, computed within consecutive blocks of ``weights.block_rows`` rows (a
+    row-weighted mean over blocks; :class:`NeighbourSource` puts each anchor next to its
+    neighbour, so every block keeps its close pairs), plus ``weights.reconstruction`` times
+    the inner objective's loss, which keeps the decoder, ``inverse_transform`` and the
+    anomaly scores working.
 
     Parameters
     ----------
