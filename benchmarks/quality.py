@@ -35,7 +35,8 @@ Parts
     Neighbour stability under Gaussian input noise (issue 9): GloVe 6B 50d, the 20k most
     frequent words, 25-d codes of the default (and of a denoising variant), PCA-25 and the
     original, fitted on clean vectors; 2,000 words get noise of std ``level * std(X)`` and
-    the score is the share of their 10 nearest clean cosine neighbours they keep.
+    the score is the share of their 10 nearest clean cosine neighbours they keep. The same on
+    the MiniLM training sentences of ``codes`` (in-sample), 256-d default model at 256 and 64.
 ``anomaly``
     16 ADBench sets (14 Classical, 20news_3 by BERT and by RoBERTa). Unsupervised protocol:
     fit on all rows, score all rows, AUROC against the labels (y=1 is the anomaly).
@@ -544,12 +545,13 @@ def neighbour_stability(
     )
 
 
-def part_noise(seeds: list[int], out: Path) -> dict[str, Any]:
+def part_noise(seeds: list[int], out: Path, data: Path) -> dict[str, Any]:
     """Neighbour lists under Gaussian input noise: vecae's default vs PCA vs the original.
 
     GloVe 6B 50d, the 20k most frequent words, 25-d codes. Each model is fitted on the clean
     vectors; ``NOISE_QUERIES`` words get Gaussian noise of std ``level * std(X)`` added, and the
-    score is how many of their 10 nearest clean neighbours (cosine) they keep.
+    score is how many of their 10 nearest clean neighbours (cosine) they keep. Then the same on
+    the MiniLM sentences of the codes part (``_noise_sentences``), skipped without the data.
     """
     from vecae.datasets import load_glove
 
@@ -595,6 +597,45 @@ def part_noise(seeds: list[int], out: Path) -> dict[str, Any]:
             )
         rows[label] = {lvl: _mean(v) for lvl, v in per_seed.items()}
         rows[label]["seeds"] = per_seed
+    rows.update(_noise_sentences(seeds, out, data))
+    return rows
+
+
+def _noise_sentences(seeds: list[int], out: Path, data: Path) -> dict[str, dict[str, Any]]:
+    """The same measure on the 18,260 MiniLM training sentences of the codes part (in-sample:
+    the models are fitted on them), where the default trains for similarity: the default
+    256-d model read at 256 and 64 dims vs PCA at the same sizes and the original 384-d."""
+    try:
+        X = stsick_data(data, out / "cache")["train"]
+    except MissingData as exc:
+        print(f"  noise: sentences skipped ({exc})", flush=True)
+        return {}
+    rng = np.random.default_rng(0)
+    queries = np.sort(rng.choice(len(X), size=NOISE_QUERIES, replace=False))
+    sigma = float(X.std())
+    noisy = {
+        lvl: X + rng.normal(0.0, lvl * sigma, X.shape).astype(np.float32) for lvl in NOISE_LEVELS
+    }
+
+    def stability(encode: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+        return {
+            str(lvl): neighbour_stability(encode, X, noisy[lvl], queries) for lvl in NOISE_LEVELS
+        }
+
+    rows: dict[str, dict[str, Any]] = {"MiniLM original 384-d": stability(lambda v: v)}
+    for k in (256, 64):
+        rows[f"MiniLM PCA-{k}"] = stability(PCABaseline(k).fit(X).transform)
+    per_seed: dict[int, list[dict[str, Any]]] = {256: [], 64: []}
+    for seed in seeds:
+        model = default_estimator(CODES_LATENT, seed).fit(X)
+        for k in per_seed:
+            per_seed[k].append(stability(lambda v, k=k, m=model: m.transform(v, dim=k)))
+        print(f"  noise MiniLM vecae seed={seed}: {per_seed}", flush=True)
+    for k, values in per_seed.items():
+        rows[f"MiniLM vecae default, {k}-d"] = {
+            str(lvl): _mean([v[str(lvl)] for v in values]) for lvl in NOISE_LEVELS
+        }
+        rows[f"MiniLM vecae default, {k}-d"]["seeds"] = values
     return rows
 
 
@@ -746,7 +787,7 @@ def main() -> int:
                 rows = part_codes(args.seeds, args.out, args.data)
                 print(table_codes(rows))
             elif part == "noise":
-                rows = part_noise(args.seeds, args.out)
+                rows = part_noise(args.seeds, args.out, args.data)
                 print(table_noise(rows))
             else:
                 rows = part_anomaly(args.seeds, args.out, args.data)
