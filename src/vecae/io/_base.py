@@ -110,16 +110,16 @@ def count_lines(path: Path) -> int:
 def first_non_finite(vectors: FloatArray) -> int | None:
     """Index of the first row holding NaN/Inf, or None; checks in chunks to bound memory.
 
-    Each row is screened by its sum (one BLAS matrix-vector product, cheaper than a boolean
-    array the size of the chunk): NaN and Inf propagate through a sum, so a finite sum proves
-    a finite row. Only rows whose sum is not finite, which includes finite rows whose sum
-    overflows, are checked element by element.
+    Each row is screened by its sum, which is cheaper than a boolean array the size of the
+    chunk: NaN and Inf propagate through a sum, so a finite sum proves a finite row. Only rows
+    whose sum is not finite, which includes finite rows whose sum overflows, are checked
+    element by element. The sum is NumPy's own reduction, not a BLAS product: BLAS threads
+    left spinning after the check slowed the encoder's next matrix products 2.5x.
     """
-    ones = np.ones(vectors.shape[1], dtype=vectors.dtype)
     for start in range(0, vectors.shape[0], _CHECK_ROWS):
         chunk = vectors[start : start + _CHECK_ROWS]
         with np.errstate(over="ignore", invalid="ignore"):
-            suspect = np.flatnonzero(~np.isfinite(chunk @ ones))
+            suspect = np.flatnonzero(~np.isfinite(chunk.sum(axis=1)))
         if suspect.size:
             bad = suspect[~np.isfinite(chunk[suspect]).all(axis=1)]
             if bad.size:
