@@ -437,7 +437,7 @@ class _DenseBase(BaseAutoencoder):
         # Ray call transform once per batch: reuse it while the very same module and scaler
         # (held here, so their ids cannot be recycled) have unchanged weights and statistics
         # (an in-place update, from an optimiser step or load_state_dict, bumps _version).
-        layers, skip = self._encoder_stack()
+        layers, skip = self.module_.encode_stack()
         params: list[torch.Tensor] = [p for layer in layers for p in layer.parameters()]
         if skip is not None:
             params.append(skip)
@@ -463,10 +463,6 @@ class _DenseBase(BaseAutoencoder):
             encoder,
         )
         return encoder
-
-    def _encoder_stack(self) -> tuple[list[torch.nn.Module], torch.Tensor | None]:
-        """The layers ``module_.encode`` applies in order, and the skip path's weight."""
-        raise NotImplementedError
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Decode encodings back to the input space.
@@ -666,10 +662,6 @@ class Autoencoder(_DenseBase):
 
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         return self.module_.sample_errors(batch)  # type: ignore[no-any-return]
-
-    def _encoder_stack(self) -> tuple[list[torch.nn.Module], torch.Tensor | None]:
-        module: DenseNet = self.module_
-        return list(module.encoder), None if module.skip is None else module.skip.weight
 
 
 class VariationalAutoencoder(_DenseBase):
@@ -881,12 +873,6 @@ class VariationalAutoencoder(_DenseBase):
             generator=generator,
             val_generator=val_generator,
         )
-
-    def _encoder_stack(self) -> tuple[list[torch.nn.Module], torch.Tensor | None]:
-        # encode is the posterior mean: body then mean head (the log-variance head is unused).
-        module: VariationalNet = self.module_
-        body = list(module.body) if isinstance(module.body, torch.nn.Sequential) else []
-        return [*body, module.mean_head], None if module.skip is None else module.skip.weight
 
     def _row_errors(self, batch: torch.Tensor) -> torch.Tensor:
         # The true negative ELBO (KL weight 1), whatever beta trained the model: a row whose

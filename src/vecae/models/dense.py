@@ -53,6 +53,14 @@ class DenseNet(nn.Module):
         z = self.encoder(x)
         return z if self.skip is None else z + self.skip(x)
 
+    def encode_stack(self) -> tuple[list[nn.Module], torch.Tensor | None]:
+        """What :meth:`encode` applies, in order, and the skip path's weight (or None).
+
+        The pieces an inference-only encoder folds the input standardisation into
+        (``vecae.models._layers.FoldedEncoder``); kept beside ``encode`` so the two agree.
+        """
+        return list(self.encoder), None if self.skip is None else self.skip.weight
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 

@@ -88,6 +88,15 @@ class VariationalNet(nn.Module):
         mean = self.mean_head(self.body(x))
         return mean if self.skip is None else mean + self.skip(x)
 
+    def encode_stack(self) -> tuple[list[nn.Module], torch.Tensor | None]:
+        """What :meth:`encode` applies, in order, and the skip path's weight (or None).
+
+        The pieces an inference-only encoder folds the input standardisation into
+        (``vecae.models._layers.FoldedEncoder``); kept beside ``encode`` so the two agree.
+        """
+        body = list(self.body) if isinstance(self.body, nn.Sequential) else []
+        return [*body, self.mean_head], None if self.skip is None else self.skip.weight
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)
 
