@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from vecae._exceptions import InputError
 
-__all__ = ["check_sparse_structure"]
+__all__ = ["check_sparse_structure", "read_npy_header"]
 
 
 def check_sparse_structure(matrix: Any, source: str = "X") -> None:
@@ -56,3 +56,29 @@ def check_sparse_structure(matrix: Any, source: str = "X") -> None:
             raise InputError(f"{source}: invalid sparse matrix: negative index")
         if rows.size and (rows.max() >= n_rows or cols.max() >= n_cols):
             raise InputError(f"{source}: invalid sparse matrix: index out of range for the shape")
+
+
+def read_npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    """``(shape, fortran_order, dtype)`` from a ``.npy`` header, leaving ``handle`` at the data.
+
+    Reads only the magic string and the header (at most 10,000 bytes), so a caller can check
+    a declared shape against the file's size before anything is allocated. Raises what
+    NumPy's header readers raise (``ValueError``, ``EOFError``) on a malformed header.
+
+    Examples
+    --------
+    >>> import io
+    >>> buffer = io.BytesIO()
+    >>> np.save(buffer, np.zeros((3, 2), dtype=np.float32))
+    >>> _ = buffer.seek(0)
+    >>> read_npy_header(buffer)
+    ((3, 2), False, dtype('float32'))
+    """
+    version = np.lib.format.read_magic(handle)
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    shape, fortran, dtype = read_header(handle, max_header_size=10_000)
+    return tuple(shape), bool(fortran), dtype

@@ -33,6 +33,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from vecae._checks import read_npy_header
 from vecae._exceptions import ModelFileError, require
 from vecae._quantize import pack_bits, quantize_int8
 
@@ -204,13 +205,7 @@ def read_rescore_file(path: Path, *, n: int, dim: int, dtype: str) -> npt.NDArra
     """Read the rescoring copies (``.npy``), checking shape, dtype and size before loading."""
     try:
         with path.open("rb") as handle:
-            version = np.lib.format.read_magic(handle)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, found = read_header(handle, max_header_size=10_000)
+            shape, fortran, found = read_npy_header(handle)
             offset = handle.tell()
         size = path.stat().st_size
     except (OSError, ValueError, EOFError) as exc:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from vecae._batches import TensorSource
+from vecae._checks import read_npy_header
 from vecae._exceptions import InputError, require
 from vecae._preprocess import DenseScaler
 
@@ -102,13 +103,7 @@ class NpyStore(RowStore):
         self.source = str(path)
         try:
             with open(self.path, "rb") as fh:
-                version = np.lib.format.read_magic(fh)
-                read_header = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                shape, fortran, dtype = read_header(fh)
+                shape, fortran, dtype = read_npy_header(fh)
                 self.offset = fh.tell()
         except ValueError as exc:
             raise InputError(f"{self.source}: not a readable .npy file ({exc})") from None

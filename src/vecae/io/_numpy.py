@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from vecae._checks import check_sparse_structure
+from vecae._checks import check_sparse_structure, read_npy_header
 from vecae._exceptions import InputError
 from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch
 from vecae.io._errors import input_error
@@ -140,13 +140,7 @@ def check_npz_members(path: Path, source: str) -> None:
                 if not info.filename.endswith(".npy"):
                     continue
                 with archive.open(info) as member:
-                    version = np.lib.format.read_magic(member)
-                    read_header = (
-                        np.lib.format.read_array_header_1_0
-                        if version == (1, 0)
-                        else np.lib.format.read_array_header_2_0
-                    )
-                    shape, _, dtype = read_header(member, max_header_size=10_000)
+                    shape, _, dtype = read_npy_header(member)
                     needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
                     if dtype.hasobject or needed > info.file_size:
                         raise input_error(
