@@ -225,6 +225,17 @@ def _tsv_first_column(path: Path, header: bool) -> list[str]:
         return [line.rstrip("\n").split("\t")[0] for line in fh if line.strip()]
 
 
+def _stsick_train_sentences(data: Path) -> list[str]:
+    """Both sentences of every STS-B train/dev pair and SICK TRAIN/TRIAL pair, in file order."""
+    sentences: list[str] = []
+    for split in ("train", "dev"):
+        for a, b, _ in _sts_pairs(data / f"benchmarks/sts-benchmark/sts-{split}.csv"):
+            sentences += [a, b]
+    for a, b, _ in _sick_pairs(data / "benchmarks/sick/SICK_relatedness.tsv", {"TRAIN", "TRIAL"}):
+        sentences += [a, b]
+    return sentences
+
+
 def sentence_data(data: Path, cache: Path) -> dict[str, np.ndarray]:
     cache_file = cache / "minilm_sentences.npz"
     train: list[str] = _tsv_first_column(data / "classification/ag_news/test.tsv", header=False)
@@ -233,15 +244,9 @@ def sentence_data(data: Path, cache: Path) -> dict[str, np.ndarray]:
         _need(data / "classification/sst2/<any>.tsv")
     for path in sst:
         train += _tsv_first_column(Path(path), header=True)
-    for split in ("train", "dev"):
-        for a, b, _ in _sts_pairs(data / f"benchmarks/sts-benchmark/sts-{split}.csv"):
-            train += [a, b]
-    sick = data / "benchmarks/sick/SICK_relatedness.tsv"
-    for a, b, _ in _sick_pairs(sick, {"TRAIN", "TRIAL"}):
-        train += [a, b]
-    train = list(dict.fromkeys(train))
+    train = list(dict.fromkeys(train + _stsick_train_sentences(data)))
     sts_test = _sts_pairs(data / "benchmarks/sts-benchmark/sts-test.csv")
-    sick_test = _sick_pairs(sick, {"TEST"})
+    sick_test = _sick_pairs(data / "benchmarks/sick/SICK_relatedness.tsv", {"TEST"})
     if cache_file.exists():
         cached = dict(np.load(cache_file))
         sizes = (len(cached["train"]), len(cached["sts_gold"]), len(cached["sick_gold"]))
@@ -329,16 +334,9 @@ def stsick_data(data: Path, cache: Path) -> dict[str, np.ndarray]:
     cache_file = cache / "minilm_stsick.npz"
     if cache_file.exists():
         return dict(np.load(cache_file))
-    train: list[str] = []
-    for split in ("train", "dev"):
-        for a, b, _ in _sts_pairs(data / f"benchmarks/sts-benchmark/sts-{split}.csv"):
-            train += [a, b]
-    sick = data / "benchmarks/sick/SICK_relatedness.tsv"
-    for a, b, _ in _sick_pairs(sick, {"TRAIN", "TRIAL"}):
-        train += [a, b]
-    train = list(dict.fromkeys(train))
+    train = list(dict.fromkeys(_stsick_train_sentences(data)))
     sts = _sts_pairs(data / "benchmarks/sts-benchmark/sts-test.csv")
-    sick_test = _sick_pairs(sick, {"TEST"})
+    sick_test = _sick_pairs(data / "benchmarks/sick/SICK_relatedness.tsv", {"TEST"})
     enc = _minilm()
     print(f"  embedding {len(train)} training sentences (cached afterwards)", flush=True)
     arrays = {"train": enc(train)}
