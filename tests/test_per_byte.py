@@ -17,6 +17,7 @@ from vecae._similarity import (
     SimilarityObjective,
     SimilarityWeights,
     cosine_matrix,
+    hamming_target,
     mine_neighbours,
     nested_similarity_loss,
     similarity_loss,
@@ -161,6 +162,17 @@ def test_hamming_similarity_is_the_cosine_of_signs() -> None:
     expected = (signs[:10] * signs[10:]).sum(axis=1) / 64
     packed = pack_bits(bits)
     np.testing.assert_allclose(hamming_similarity(packed[:10], packed[10:]), expected)
+
+
+def test_hamming_target_is_the_mean_cosine_of_signs_at_that_angle() -> None:
+    # Gaussian code pairs with cosine c: their sign vectors' cosine averages (2/pi) asin(c).
+    generator = torch.Generator().manual_seed(0)
+    cosines = torch.tensor([-0.6, 0.0, 0.3, 0.7, 0.95])
+    a = torch.randn(5, 200_000, generator=generator)
+    b = torch.randn(5, 200_000, generator=generator)
+    partner = cosines[:, None] * a + (1 - cosines[:, None] ** 2).sqrt() * b
+    sign_cosines = (a.sign() * partner.sign()).mean(dim=1)
+    torch.testing.assert_close(hamming_target(cosines), sign_cosines, atol=5e-3, rtol=0)
 
 
 def test_float16_is_the_float32_code_rounded(

@@ -8,7 +8,9 @@ keep each batch's pairwise cosine similarities close to those of the original ve
   ``tau = 0.05`` it mostly weighs each row's nearest rows, which is what retrieval needs;
 * an all-pairs term, the mean squared difference of the two cosine matrices;
 * the same two terms on relaxed bits ``tanh(z / s)`` of the code (straight-through sign), so
-  that the signs of the code, i.e. the packed binary encoding, keep the similarities too.
+  that the signs of the code, i.e. the packed binary encoding, keep the similarities too; their
+  target is the Hamming similarity that sign bits of the original similarities would have
+  (:func:`hamming_target`), so the bit and float terms agree on one geometry.
 
 Batches are augmented with one of each row's top-k original neighbours, mined once before
 training (:func:`mine_neighbours`), so the rank-aware term always sees close pairs, not only
@@ -17,6 +19,7 @@ the random pairs a shuffled batch holds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +32,7 @@ __all__ = [
     "SimilarityObjective",
     "SimilarityWeights",
     "cosine_matrix",
+    "hamming_target",
     "mine_neighbours",
     "nested_similarity_loss",
     "relaxed_bits",
@@ -128,6 +132,25 @@ def _loss(
     return kl_weight * kl + mse_weight * mse
 
 
+def hamming_target(target: torch.Tensor) -> torch.Tensor:
+    """The cosine similarity that sign bits of codes with cosine ``target`` are expected to have.
+
+    For a rotation-invariant code distribution, the fraction of differing signs between two codes
+    at angle ``theta`` is ``theta / pi`` (Charikar 2002), so the cosine of their ±1 vectors is
+    ``1 - 2 theta / pi = (2 / pi) asin(cos theta)``. The terms on the relaxed bits aim at this,
+    not at the original cosine itself: asking the bits for the float cosines would pull the
+    shared code away from the float terms' optimum (they agree only at 0 and ±1). The map is
+    increasing, so it keeps every ranking of the original similarities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> hamming_target(torch.tensor([1.0, 0.5, 0.0, -1.0]))
+    tensor([ 1.0000,  0.3333,  0.0000, -1.0000])
+    """
+    return (2.0 / math.pi) * torch.asin(target.clamp(-1.0, 1.0))
+
+
 def relaxed_bits(codes: torch.Tensor) -> torch.Tensor:
     """``sign(codes)`` in the forward pass, with the gradient of ``tanh(codes / s)``.
 
@@ -148,15 +171,19 @@ def nested_similarity_loss(
     weights: SimilarityWeights,
 ) -> torch.Tensor:
     """Mean of :func:`similarity_loss` over the leading ``k`` columns for each ``k`` in ``dims``,
-    on the float codes and (weighted by ``weights.bits``) on their relaxed bits."""
+    on the float codes and (weighted by ``weights.bits``) on their relaxed bits, whose target is
+    :func:`hamming_target` of ``target``."""
     prepared = _Target.of(target, weights.temperature)
+    bit_target = None
+    if weights.bits > 0:
+        bit_target = _Target.of(hamming_target(target), weights.temperature)
     total = codes.new_zeros(())
     for k in dims:
         prefix = codes[:, :k]
         total = total + _loss(prefix, prepared, weights.kl, weights.mse)
-        if weights.bits > 0:
+        if bit_target is not None:
             bits = relaxed_bits(prefix)
-            total = total + weights.bits * _loss(bits, prepared, weights.kl, weights.mse)
+            total = total + weights.bits * _loss(bits, bit_target, weights.kl, weights.mse)
     return total / len(dims)
 
 

@@ -130,11 +130,12 @@ def test_two_replicas_take_the_step_of_one_process_on_the_global_batch(glove_vec
     args = [str(script), str(tmp_path / "x.npy")]
     subprocess.run([sys.executable, *args, str(tmp_path / "one.npz")], check=True)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    subprocess.run(
+    done = subprocess.run(
         [*torchrun, "--nproc-per-node=2", *args, str(tmp_path / "two.npz"), "ddp"],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert done.returncode == 0, done.stderr[-4000:]
     one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
     assert float(two["loss"]) == pytest.approx(float(one["loss"]), rel=1e-6)
     np.testing.assert_allclose(two["weights"], one["weights"], rtol=0, atol=1e-6)
