@@ -16,7 +16,7 @@ import pytest
 
 import vecae
 from vecae import VariationalAutoencoder
-from vecae.distributed._ddp import fit_with_torchrun
+from vecae.distributed._ddp import fit_with_torchrun, local_launch_env
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +134,7 @@ def test_two_replicas_take_the_step_of_one_process_on_the_global_batch(glove_vec
         [*torchrun, "--nproc-per-node=2", *args, str(tmp_path / "two.npz"), "ddp"],
         capture_output=True,
         text=True,
+        env=local_launch_env(),
     )
     assert done.returncode == 0, done.stderr[-4000:]
     one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")

@@ -28,7 +28,7 @@ from typing import Any
 
 from vecae._exceptions import InputError, TrainingDivergedError
 
-__all__ = ["fit_with_torchrun", "main"]
+__all__ = ["fit_with_torchrun", "local_launch_env", "main"]
 
 _EXCEPTION_LINE = re.compile(r"^(\[rank\d+\]:\s*)?([\w.]+(Error|Exception)): \S")
 
@@ -42,6 +42,28 @@ def _estimator(kind: str, params: dict[str, Any]) -> Any:
     if "hidden" in params and params["hidden"] is not None:
         params = {**params, "hidden": tuple(params["hidden"])}
     return registry[kind](**params)
+
+
+def local_launch_env() -> dict[str, str]:
+    """The environment for torchrun processes that all run on this machine.
+
+    Threads: one per process unless ``OMP_NUM_THREADS`` says otherwise (the processes share
+    the cores). Network: gloo connects its processes through the interface the host name
+    resolves to, which on containers and CI runners can be one that refuses or drops local
+    connections (gloo's known "Connection refused" / "Connect timeout" at start-up); every
+    process is local here, so the loopback interface is used, unless ``GLOO_SOCKET_IFNAME``
+    is already set.
+    """
+    import socket
+
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    interfaces = (
+        {name for _, name in socket.if_nameindex()} if hasattr(socket, "if_nameindex") else set()
+    )
+    loopback = next((name for name in ("lo", "lo0") if name in interfaces), None)
+    if loopback is not None:
+        env.setdefault("GLOO_SOCKET_IFNAME", loopback)
+    return env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,9 +159,13 @@ def fit_with_torchrun(
             "vecae.distributed._ddp",
             str(config_path),
         ]
-        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
         done = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=timeout, check=False
+            command,
+            capture_output=True,
+            text=True,
+            env=local_launch_env(),
+            timeout=timeout,
+            check=False,
         )
     if done.returncode != 0:
         # The first process's own exception line, not torchrun's ChildFailedError summary.
