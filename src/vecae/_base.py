@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from vecae._batches import BatchSource, SubsetSource
+from vecae._checks import NonFiniteRowError
 from vecae._exceptions import DimensionMismatchError, InputError, TrainingDivergedError
 from vecae._kinds import register
 from vecae._objectives import Corruption, Reconstruction
@@ -75,13 +76,13 @@ def validate_rows(estimator: BaseEstimator, X: Any, **kwargs: Any) -> Any:
 
 
 def check_finite_rows(X: np.ndarray | sp.spmatrix, source: str = "X") -> None:
-    """Raise :class:`InputError` naming the first row that holds NaN or Inf."""
+    """Raise :class:`~vecae._checks.NonFiniteRowError` naming the first row with NaN or Inf."""
     if sp.issparse(X):
         csr = sp.csr_matrix(X)
         bad = ~np.isfinite(csr.data)
         if bad.any():
             row = int(np.searchsorted(csr.indptr, np.flatnonzero(bad)[0], side="right") - 1)
-            raise InputError(f"{source}: row {row} contains NaN or Inf; remove or impute it")
+            raise NonFiniteRowError(source, row)
         return
     if X.dtype.kind not in "fc":
         return
@@ -89,8 +90,7 @@ def check_finite_rows(X: np.ndarray | sp.spmatrix, source: str = "X") -> None:
         block = X[start : start + 65536]
         finite = np.isfinite(block).all(axis=1)
         if not finite.all():
-            row = start + int(np.flatnonzero(~finite)[0])
-            raise InputError(f"{source}: row {row} contains NaN or Inf; remove or impute it")
+            raise NonFiniteRowError(source, start + int(np.flatnonzero(~finite)[0]))
 
 
 def column_count(X: object) -> int | None:
@@ -476,8 +476,8 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
         The NaN/Inf check rides on the encoder's first pre-activation (see
         :class:`~vecae.models._layers.FoldedEncoder`) instead of a separate pass over ``X``;
-        a flagged row is confirmed on ``X`` and named exactly as :func:`check_finite_rows`
-        names it.
+        a flagged row is confirmed on ``X`` and raised as :func:`check_finite_rows` raises it,
+        a :class:`~vecae._checks.NonFiniteRowError` with the row's index in ``X``.
         """
         self.module_.eval()
         out = np.empty((X.shape[0], self.latent_dim), dtype=np.float32)
@@ -492,10 +492,7 @@ class BaseAutoencoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 if bool(suspect.any()):
                     for row in np.flatnonzero(suspect.cpu().numpy()):
                         if not np.isfinite(block[row]).all():
-                            raise InputError(
-                                f"{source}: row {start + int(row)} contains NaN or Inf; "
-                                "remove or impute it"
-                            )
+                            raise NonFiniteRowError(source, start + int(row))
                 out[start : start + len(block)] = z.cpu().numpy()
         return out
 

@@ -9,7 +9,39 @@ import scipy.sparse as sp
 
 from vecae._exceptions import InputError
 
-__all__ = ["check_sparse_structure", "read_npy_header"]
+__all__ = ["NonFiniteRowError", "check_sparse_structure", "read_npy_header"]
+
+
+class NonFiniteRowError(InputError):
+    """A row holds NaN or Inf: the one message for it, and the row's index for a caller.
+
+    The models' checks raise it (:func:`vecae._base.check_finite_rows` and the folded
+    encoder's check); ``row`` is the index in the rows they were given. A caller that knows
+    where those rows sit in a file (``vecae encode`` reading batches) catches it to name the
+    file's own line or row instead.
+
+    Parameters
+    ----------
+    source
+        What the rows came from, for the message (``"X"`` for an array).
+    row
+        The first bad row's index among the rows checked.
+
+    Examples
+    --------
+    >>> error = NonFiniteRowError("X", 3)
+    >>> str(error), error.row
+    ('X: row 3 contains NaN or Inf; remove or impute it', 3)
+    """
+
+    def __init__(self, source: str, row: int) -> None:
+        super().__init__(f"{source}: row {row} contains NaN or Inf; remove or impute it")
+        self.source = source
+        self.row = row
+
+    def __reduce__(self) -> tuple[type[NonFiniteRowError], tuple[str, int]]:
+        # The default pickles the message as the one argument; Ray ships errors pickled.
+        return (type(self), (self.source, self.row))
 
 
 def check_sparse_structure(matrix: Any, source: str = "X") -> None:

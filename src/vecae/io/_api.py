@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from vecae._artefact import FileOutput, check_destination
+from vecae._checks import NonFiniteRowError
 from vecae._exceptions import DimensionMismatchError
 from vecae.io._base import BaseReader, BaseWriter, FloatArray, RawBatch, first_non_finite
 from vecae.io._errors import DuplicateKeyWarning, input_error, short
@@ -98,7 +99,13 @@ def _non_finite_error(source: str, where: str) -> Exception:
     return input_error(source, where, "non-finite value (NaN, Inf, or beyond float32 range)")
 
 
+def _non_finite_row(reader: BaseReader, batch: RawBatch, row: int) -> Exception:
+    """The error for row ``row`` of ``batch``, named by its line or row in the file."""
+    return _non_finite_error(reader.source, f"{reader.unit} {batch.where[row]}")
+
+
 _Rows = TypeVar("_Rows", np.ndarray, sp.csr_matrix)
+_Result = TypeVar("_Result")
 
 
 class _Dedup:
@@ -145,16 +152,29 @@ def _unique(keys: list[str], rows: _Rows, source: str, unit: str) -> tuple[list[
     return _Dedup(source, unit).apply(keys, rows, range(1, len(keys) + 1))
 
 
-def _clean(reader: BaseReader, batches: Iterator[RawBatch]) -> Iterator[RawBatch]:
-    """Check finiteness (naming the line) and drop duplicate keys, batch by batch."""
+def _screen(reader: BaseReader, batch: RawBatch) -> None:
+    bad = first_non_finite(batch.vectors)
+    if bad is not None:
+        raise _non_finite_row(reader, batch, bad)
+
+
+def _clean(
+    reader: BaseReader, batches: Iterator[RawBatch], *, screen: bool = True
+) -> Iterator[RawBatch]:
+    """Check finiteness (naming the line) and drop duplicate keys, batch by batch.
+
+    Without ``screen`` the caller checks the rows it is given; a batch that loses rows to
+    duplicate keys is screened here all the same, since the dropped rows never reach it.
+    """
     dedup = _Dedup(reader.source, reader.unit) if reader.has_keys else None
     for batch in batches:
-        bad = first_non_finite(batch.vectors)
-        if bad is not None:
-            raise _non_finite_error(reader.source, f"{reader.unit} {batch.where[bad]}")
+        if screen:
+            _screen(reader, batch)
         if dedup is not None and batch.keys is not None:
             kept = dedup.keep(batch.keys, batch.where)
             if kept is not None:  # the rows' line numbers go with them, for later errors
+                if not screen:
+                    _screen(reader, batch)
                 batch = RawBatch(
                     [batch.keys[i] for i in kept],
                     batch.vectors[kept],
@@ -205,11 +225,33 @@ class EmbeddingStream:
         self.source = reader.source
 
     def __iter__(self) -> Iterator[tuple[list[str] | None, FloatArray]]:
+        for batch in self._batches(screen=True):
+            yield batch.keys, batch.vectors
+
+    def _map(
+        self, fn: Callable[[FloatArray], _Result], *, fn_checks_finite: bool
+    ) -> Iterator[tuple[list[str] | None, FloatArray, _Result]]:
+        """``(keys, vectors, fn(vectors))`` per batch, ``fn`` possibly doing the NaN/Inf check.
+
+        With ``fn_checks_finite`` the stream skips its own screen (a pass over every row);
+        ``fn`` must then raise :class:`~vecae._checks.NonFiniteRowError` for a row holding
+        NaN or Inf, with the row's index in the batch it was given. Either way that error is
+        re-raised naming the row's line or row in the file, in the screen's words.
+        (``vecae encode``: a folded encoder checks its first layer's output, at no cost.)
+        """
+        for batch in self._batches(screen=not fn_checks_finite):
+            try:
+                result = fn(batch.vectors)
+            except NonFiniteRowError as exc:
+                raise _non_finite_row(self._reader, batch, exc.row) from None
+            yield batch.keys, batch.vectors, result
+
+    def _batches(self, *, screen: bool) -> Iterator[RawBatch]:
         empty = True
-        for batch in _clean(self._reader, self._reader.batches(self.batch_size)):
+        for batch in _clean(self._reader, self._reader.batches(self.batch_size), screen=screen):
             if len(batch.vectors):
                 empty = False
-                yield batch.keys, batch.vectors
+                yield batch
         if empty:
             raise input_error(self.source, None, "file has no vectors")
 
@@ -458,9 +500,7 @@ class EmbeddingWriter:
         self._dedup = _Dedup(self.source, "row") if has_keys and not unique_keys else None
         self._offered = 0  # rows passed to write(), before dropping duplicates
         # Fail early (before any work) if the output cannot be written.
-        check_destination(
-            self.path.absolute(), kind=None, overwrite=overwrite, source=self.source
-        )
+        check_destination(self.path.absolute(), kind=None, overwrite=overwrite, source=self.source)
 
     @classmethod
     def open(
