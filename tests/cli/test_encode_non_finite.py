@@ -138,5 +138,5 @@ def test_a_stream_leaves_the_check_to_a_function_that_does_it(tmp_path: Path) ->
     vectors[3, 1] = np.nan
     np.save(tmp_path / "v.npy", vectors)
     stream = iter_embeddings(tmp_path / "v.npy", batch_size=2)
-    results = [fn_out for _, _, fn_out in stream._map(len, fn_checks_finite=True)]
+    results = [fn_out for _, _, fn_out in stream.map_batches(len, fn_checks_finite=True)]
     assert results == [2, 2, 1]  # the NaN reached the function: nothing screened it

@@ -121,7 +121,7 @@ def encoded_batches(
         encodings: np.ndarray = model.transform(vectors)
         return encodings
 
-    yield from stream._map(encode, fn_checks_finite=_folds(model))
+    yield from stream.map_batches(encode, fn_checks_finite=_folds(model))
 
 
 def _folds(model: Any) -> bool:

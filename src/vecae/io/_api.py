@@ -228,8 +228,8 @@ class EmbeddingStream:
         for batch in self._batches(screen=True):
             yield batch.keys, batch.vectors
 
-    def _map(
-        self, fn: Callable[[FloatArray], _Result], *, fn_checks_finite: bool
+    def map_batches(
+        self, fn: Callable[[FloatArray], _Result], *, fn_checks_finite: bool = False
     ) -> Iterator[tuple[list[str] | None, FloatArray, _Result]]:
         """``(keys, vectors, fn(vectors))`` per batch, ``fn`` possibly doing the NaN/Inf check.
 
