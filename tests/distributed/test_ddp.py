@@ -6,6 +6,7 @@ The trainer wraps its step in ``torch.nn.parallel.DistributedDataParallel`` unde
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -140,3 +141,15 @@ def test_two_replicas_take_the_step_of_one_process_on_the_global_batch(glove_vec
     one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
     assert float(two["loss"]) == pytest.approx(float(one["loss"]), rel=1e-6)
     np.testing.assert_allclose(two["weights"], one["weights"], rtol=0, atol=1e-6)
+
+
+def test_local_launches_use_the_loopback_interface(monkeypatch):
+    monkeypatch.delenv("GLOO_SOCKET_IFNAME", raising=False)
+    interfaces = {name for _, name in socket.if_nameindex()}
+    expected = "lo" if "lo" in interfaces else "lo0"
+    assert local_launch_env()["GLOO_SOCKET_IFNAME"] == expected
+
+
+def test_local_launches_keep_the_users_gloo_interface(monkeypatch):
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "eth7")
+    assert local_launch_env()["GLOO_SOCKET_IFNAME"] == "eth7"
