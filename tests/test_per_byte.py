@@ -61,6 +61,25 @@ def test_similarity_loss_equals_hand_computed_value() -> None:
     assert float(got) == pytest.approx(expected, rel=1e-5)
 
 
+def test_bit_terms_apply_only_to_the_larger_nested_sizes() -> None:
+    g = torch.Generator().manual_seed(0)
+    codes = torch.randn(12, 8, generator=g)
+    target = cosine_matrix(torch.randn(12, 5, generator=g))
+    weights = SimilarityWeights(bits=0.5, bit_size_fraction=0.5)
+    bit_target = hamming_target(target)
+
+    def floats(k: int) -> torch.Tensor:
+        return similarity_loss(codes[:, :k], target)
+
+    def bits(k: int) -> torch.Tensor:
+        return similarity_loss(torch.sign(codes[:, :k]), bit_target)
+
+    # 8 and 4 are at least half the largest size and get bit terms; 2 does not.
+    expected = (floats(8) + 0.5 * bits(8) + floats(4) + 0.5 * bits(4) + floats(2)) / 3
+    got = nested_similarity_loss(codes, target, (8, 4, 2), weights)
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+
+
 class _Encoder:
     """A fixed linear encoder, so the objective's loss can be checked by hand."""
 
