@@ -530,7 +530,10 @@ class Autoencoder(_DenseBase):
         Smaller code sizes trained at once (Matryoshka): the first k coordinates are a good
         k-dimensional code for each k listed. ``None``: for the similarity objective,
         ``latent_dim`` halved up to three times, down to 16 (e.g. 128, 64, 32 for 256);
-        none for reconstruction. ``()`` trains the full size only.
+        none for reconstruction. ``()`` trains the full size only. With the similarity
+        objective, the sign bits are trained too at the sizes of at least half of
+        ``latent_dim`` (256 and 128 of 256/128/64/32); smaller sizes' bits are only their
+        floats' signs.
     epochs : int, default=100
         Maximum number of passes; early stopping usually ends sooner. ``0`` keeps the
         untrained network (a baseline).
